@@ -1,0 +1,3 @@
+from searchidx.cli import main
+
+main(prog_name="searchidx")

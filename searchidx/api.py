@@ -1,0 +1,259 @@
+"""The library surface: one ``Index`` class over an index directory.
+
+    >>> from searchidx import Index
+    >>> with Index.open("/tmp/news-index") as index:       # doctest: +SKIP
+    ...     for hit in index.search("thi đua", limit=3).hits:
+    ...         print(hit.rank, hit.title, hit.snippet)
+
+Safe for many readers at once, in threads (each thread gets its own Whoosh searcher)
+and in processes, including while a writer commits or a rebuild swaps generations:
+every call looks at the live generation and picks up what was committed.
+"""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from whoosh import query as wq
+from whoosh.filedb.filestore import FileStorage
+from whoosh.searching import Searcher
+
+from searchidx import fingerprint, index as _index, search as _search, similar as _similar
+from searchidx.analysis import ANALYZER_VERSION
+from searchidx.corpus import Article, ReadOptions, Record, read_corpus, read_path
+from searchidx.errors import IndexNotFound, QueryError, UnknownArticle
+from searchidx.index import BuildReport, ProblemCallback, ProgressCallback, default_index_dir
+from searchidx.search import Hit, Results, SearchOptions
+
+
+def shipped_corpus() -> Path:
+    """The sample corpus that comes with searchidx (the repository's ``corpus/``,
+    or its installed copy)."""
+    here = Path(__file__).resolve().parent.parent / "corpus"
+    if here.is_dir():
+        return here
+    return Path(sysconfig.get_path("data")) / "share" / "searchidx" / "corpus"
+
+
+@dataclass(frozen=True)
+class Stats:
+    path: Path
+    documents: int
+    fields: list[str]
+    size_bytes: int
+    segments: int
+    analyzer_version: int
+    schema_version: int
+    first_date: datetime | None
+    last_date: datetime | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": str(self.path), "documents": self.documents, "fields": self.fields,
+            "size_bytes": self.size_bytes, "segments": self.segments,
+            "analyzer_version": self.analyzer_version, "schema_version": self.schema_version,
+            "first_date": self.first_date.isoformat() if self.first_date else None,
+            "last_date": self.last_date.isoformat() if self.last_date else None,
+        }  # fmt: skip
+
+
+class Index:
+    """An index directory: build it, search it, find similar articles in it."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_index_dir()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list[Searcher] = []
+
+    # -- lifecycle --
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> "Index":
+        """Open an existing index; raises IndexNotFound or IncompatibleIndex."""
+        index = cls(path)
+        index._searcher()
+        return index
+
+    def exists(self) -> bool:
+        return _index.current_generation(self.path) is not None
+
+    def close(self) -> None:
+        with self._lock:
+            for searcher in self._open:
+                searcher.close()
+            self._open.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _searcher(self) -> Searcher:
+        """This thread's searcher on the live generation, refreshed if needed."""
+        generation = _index.current_generation(self.path)
+        local = self._local
+        if generation is None or not generation.is_dir():
+            raise IndexNotFound(f"no index at {self.path}; build one with 'searchidx index'")
+        if getattr(local, "generation", None) != generation:
+            _index.check_compatible(generation)
+            ix = FileStorage(str(generation)).open_index()
+            local.searcher = ix.searcher(weighting=_search.weighting())
+            local.generation = generation
+            with self._lock:
+                self._open.append(local.searcher)
+        elif not local.searcher.up_to_date():
+            fresh = local.searcher.refresh()
+            with self._lock:
+                self._open.append(fresh)
+            local.searcher = fresh
+        return local.searcher
+
+    # -- writing --
+
+    def add(
+        self,
+        records: Iterable[Record | Article],
+        *,
+        rebuild: bool = False,
+        workers: int = 1,
+        wait: float = 0.0,
+        on_progress: ProgressCallback | None = None,
+        on_problem: ProblemCallback | None = None,
+    ) -> BuildReport:
+        """Add or update articles (a repeated id updates); ``rebuild`` replaces the
+        whole index atomically. Takes Article objects or a reader's records."""
+        return _index.build(
+            self.path, records, rebuild=rebuild, workers=workers, wait=wait,
+            on_progress=on_progress, on_problem=on_problem,
+        )  # fmt: skip
+
+    def index_paths(
+        self, paths: Sequence[str | os.PathLike[str]], read_options: ReadOptions = ReadOptions(), **kwargs: object
+    ) -> BuildReport:
+        """Index corpus files and folders (see ``searchidx.corpus`` for formats)."""
+        return self.add(read_corpus([Path(p) for p in paths], read_options), **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, ids: Iterable[str], wait: float = 0.0) -> int:
+        return _index.delete(self.path, ids, wait=wait)
+
+    # -- reading --
+
+    def search(self, query: str = "", **options: object) -> Results:
+        """Search; options as in ``SearchOptions`` (limit, offset, sort, date_from,
+        date_to, categories, sources, facets, snippets).
+
+        >>> Index.open(path).search("ha noi", limit=5, sort="-date")  # doctest: +SKIP
+        """
+        return _search.search(self._searcher(), SearchOptions(query=query, **options))  # type: ignore[arg-type]
+
+    def iter_hits(self, query: str = "", **options: object) -> Iterator[Hit]:
+        """Every hit of a search, in order, fetched a page at a time.
+
+        >>> sum(1 for _ in Index.open(path).iter_hits("bão"))  # doctest: +SKIP
+        """
+        return _search.iter_hits(self._searcher(), SearchOptions(query=query, **options))  # type: ignore[arg-type]
+
+    def show(self, doc_id: str) -> Article:
+        """The stored article with this id (or URL).
+
+        >>> Index.open(path).show("d2c509a18de47f51").title  # doctest: +SKIP
+        """
+        searcher = self._searcher()
+        docnum = self._docnum(searcher, doc_id)
+        return _stored_article(searcher.stored_fields(docnum))
+
+    def similar(
+        self,
+        doc_id: str | None = None,
+        *,
+        text: str | None = None,
+        article: Article | None = None,
+        path: str | os.PathLike[str] | None = None,
+        duplicates: bool = False,
+        explain: bool = False,
+        **options: object,
+    ) -> Results:
+        """Articles like an indexed one (by id or URL), a text, an Article or a file.
+
+        >>> Index.open(path).similar("d2c509a18de47f51", limit=5).hits  # doctest: +SKIP
+        """
+        searcher = self._searcher()
+        exclude = None
+        if doc_id is not None:
+            docnum = self._docnum(searcher, doc_id)
+            article = _stored_article(searcher.stored_fields(docnum))
+            exclude = article.id
+        elif text is not None:
+            if not text.strip():
+                raise QueryError("the text to compare is empty")
+            article = Article(id="", body=text)
+        elif path is not None:
+            article = _first_article(Path(path))
+        if article is None:
+            raise QueryError("give an article id, a text, an article or a file")
+        return _similar.similar(
+            searcher, article, SearchOptions(**options), exclude_id=exclude,  # type: ignore[arg-type]
+            keep_duplicates=duplicates, explain=explain,
+        )  # fmt: skip
+
+    def duplicates(self) -> list[list[str]]:
+        """Clusters of near-duplicate articles (MinHash over word shingles), by id."""
+        reader = self._searcher().reader()
+        ids = reader.column_reader("id")
+        prints = reader.column_reader("fingerprint")
+        return fingerprint.clusters((ids[d], prints[d]) for d in reader.all_doc_ids())
+
+    def stats(self) -> Stats:
+        searcher = self._searcher()
+        generation = self._local.generation
+        meta = _index.read_meta(generation)
+        dated = wq.DateRange("date", None, None)
+        first = searcher.search(dated, limit=1, sortedby="date")
+        last = searcher.search(dated, limit=1, sortedby="date", reverse=True)
+        return Stats(
+            path=self.path,
+            documents=searcher.doc_count(),
+            fields=sorted(n for n in searcher.schema.names() if not n.startswith("_")),
+            size_bytes=_index.index_size(generation),
+            segments=len(searcher.reader().leaf_readers()),
+            analyzer_version=int(meta.get("analyzer", ANALYZER_VERSION)),  # type: ignore[arg-type]
+            schema_version=int(meta.get("schema", 0)),  # type: ignore[arg-type]
+            first_date=first[0]["date"] if len(first) else None,
+            last_date=last[0]["date"] if len(last) else None,
+        )
+
+    @staticmethod
+    def _docnum(searcher: Searcher, doc_id: str) -> int:
+        docnum = searcher.document_number(id=doc_id)
+        if docnum is None:
+            docnum = searcher.document_number(url=doc_id)
+        if docnum is None:
+            raise UnknownArticle(f"no article with id {doc_id!r} in the index")
+        return docnum
+
+
+def _stored_article(doc: dict) -> Article:  # type: ignore[type-arg]
+    return Article(
+        id=doc["id"], title=doc.get("title", ""), sapo=doc.get("sapo", ""), body=doc.get("body", ""),
+        url=doc.get("url", ""), date=doc.get("date"), category=doc.get("category", ""),
+        source=doc.get("source", ""), tags=tuple(doc.get("tags", ())), author=doc.get("author", ""),
+    )  # fmt: skip
+
+
+def _first_article(path: Path) -> Article:
+    for record in read_path(path):
+        if isinstance(record, Article):
+            return record
+    raise QueryError(f"no article could be read from {path}")
+
+
+__all__ = ["Article", "BuildReport", "Hit", "Index", "Results", "SearchOptions", "Stats", "shipped_corpus"]

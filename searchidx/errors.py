@@ -1,0 +1,30 @@
+"""Errors searchidx reports to its users: each carries a one-line message that the
+CLI prints as it is (exit code 2 for the user's input, 1 for the index's state)."""
+
+
+class SearchidxError(Exception):
+    """Base of every error meant for the user rather than for a traceback."""
+
+    exit_code = 1
+
+
+class IndexNotFound(SearchidxError):
+    pass
+
+
+class IndexLocked(SearchidxError):
+    pass
+
+
+class IncompatibleIndex(SearchidxError):
+    pass
+
+
+class QueryError(SearchidxError):
+    """A query that cannot be parsed or run (bad syntax, unknown field, bad date)."""
+
+    exit_code = 2
+
+
+class UnknownArticle(SearchidxError):
+    exit_code = 2

@@ -1,0 +1,90 @@
+"""Near-duplicate detection: MinHash signatures over word shingles.
+
+News corpora carry the same story many times (syndicated with a new headline, a
+trimmed paragraph, a different photo caption). The Jaccard similarity of two
+articles' sets of 4-syllable shingles measures that well, and MinHash estimates it
+from 64 numbers per article, computed once at index time. Shingles are built from
+folded, lower-cased syllables, so a copy that lost or changed its diacritics still
+counts as a copy.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from typing import Iterable
+
+import numpy as np
+
+from searchidx.analysis import fold, normalize, syllabify, SYLLABLE, CODE
+
+SHINGLE = 4
+PERMUTATIONS = 64
+BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard become candidates
+#: Estimated Jaccard similarity from which two articles count as near-duplicates.
+DUPLICATE_THRESHOLD = 0.7
+
+_PRIME = (1 << 31) - 1
+_rng = np.random.default_rng(20240731)  # fixed: signatures must agree across runs
+_A = _rng.integers(1, _PRIME, PERMUTATIONS, dtype=np.uint64)[:, None]
+_B = _rng.integers(0, _PRIME, PERMUTATIONS, dtype=np.uint64)[:, None]
+_EMPTY = np.full(PERMUTATIONS, 0xFFFFFFFF, dtype=np.uint32)
+
+
+def shingles(text: str) -> set[int]:
+    words = [
+        fold(p.text.lower())
+        for p in syllabify(normalize(text).text)
+        if p.kind in (SYLLABLE, CODE)
+    ]
+    if len(words) < SHINGLE:
+        return {zlib.crc32(" ".join(words).encode())} if words else set()
+    return {
+        zlib.crc32(" ".join(words[i : i + SHINGLE]).encode())
+        for i in range(len(words) - SHINGLE + 1)
+    }
+
+
+def signature(text: str) -> bytes:
+    """The MinHash signature of a text, as bytes for storing."""
+    hashes = np.fromiter(shingles(text), dtype=np.uint64)
+    if hashes.size == 0:
+        return _EMPTY.tobytes()
+    # universal hashing (a*x + b) mod p; every product stays below 2**62
+    permuted = (_A * (hashes[None, :] % _PRIME) + _B) % _PRIME
+    return permuted.min(axis=1).astype(np.uint32).tobytes()
+
+
+def similarity(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of the texts behind two signatures."""
+    return float(np.mean(np.frombuffer(a, np.uint32) == np.frombuffer(b, np.uint32)))
+
+
+def clusters(signatures: Iterable[tuple[str, bytes]], threshold: float = DUPLICATE_THRESHOLD) -> list[list[str]]:
+    """Groups of ids whose signatures say they are near-duplicates (LSH banding,
+    then every candidate pair checked against the threshold), largest first."""
+    items = list(signatures)
+    buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
+    width = PERMUTATIONS // BANDS * 4  # bytes of signature per band
+    for index, (_, sig) in enumerate(items):
+        if sig == _EMPTY.tobytes():
+            continue
+        for band in range(BANDS):
+            buckets[band, sig[band * width : (band + 1) * width]].append(index)
+    parent = list(range(len(items)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for members in buckets.values():
+        for i, other in enumerate(members[1:], 1):
+            for first in members[: min(i, 20)]:  # huge buckets: compare with the first few
+                if root(first) != root(other) and similarity(items[first][1], items[other][1]) >= threshold:
+                    parent[root(other)] = root(first)
+    groups: dict[int, list[str]] = defaultdict(list)
+    for index, (doc_id, _) in enumerate(items):
+        groups[root(index)].append(doc_id)
+    return sorted((g for g in groups.values() if len(g) > 1), key=len, reverse=True)

@@ -1,0 +1,277 @@
+"""The query language, parsed into a small syntax tree.
+
+    thi đua "Gia Lai"             words (all must match) and a quoted phrase
+    bão OR lũ, (bão OR lũ) miền Trung, NOT COVID, -COVID
+    title:"Gia Lai"  body:(thi đua)  category:"Thể thao"  source:vnexpress.net  tags:covid
+    date:2024-07  date:2024-07-01..2024-07-31  date:>=2024-01-01  date:..2023-12-31
+
+Grammar (implicit AND binds tighter than OR)::
+
+    query   := or
+    or      := and ("OR" and)*
+    and     := unary (["AND"] unary)*
+    unary   := ("NOT" | "-") unary | primary
+    primary := "(" or ")" | field ":" (word | phrase | "(" or ")") | phrase | word
+
+Adjacent plain words form one ``Text`` node, so that the analyzer sees them together
+and can find the multi-syllable words among them. Errors raise ``QueryError`` with a
+one-line message that says what is wrong and where.
+"""
+
+from __future__ import annotations
+
+import re
+from calendar import monthrange
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Union
+
+from searchidx.errors import QueryError
+
+TEXT_FIELDS = ("title", "sapo", "body")
+LABEL_FIELDS = ("category", "source", "tags")
+FIELDS = TEXT_FIELDS + LABEL_FIELDS + ("date",)
+
+
+@dataclass(frozen=True)
+class Text:
+    """Words that must all match; ``fields`` None means title, sapo and body."""
+
+    text: str
+    fields: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Phrase:
+    text: str
+    fields: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Label:
+    """An exact (diacritic- and case-insensitive) category, source or tag."""
+
+    field: str
+    value: str
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: datetime | None  # inclusive
+    end: datetime | None  # exclusive
+
+
+@dataclass(frozen=True)
+class Not:
+    node: "Node"
+
+
+@dataclass(frozen=True)
+class And:
+    nodes: tuple["Node", ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    nodes: tuple["Node", ...]
+
+
+Node = Union[Text, Phrase, Label, DateRange, Not, And, Or]
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<phrase>"[^"]*"?|“[^”]*”?)
+      | (?P<field>[A-Za-z_]+):(?=\S)
+      | (?P<open>\()
+      | (?P<close>\))
+      | (?P<minus>-(?=[^\s\-]))
+      | (?P<word>[^\s()"“]+)
+    )""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str
+    text: str
+    at: int
+
+
+def _tokens(query: str) -> list[_Tok]:
+    tokens: list[_Tok] = []
+    pos = 0
+    while pos < len(query):
+        m = _TOKEN.match(query, pos)
+        if not m or m.end() == pos:
+            break
+        kind = m.lastgroup
+        assert kind is not None
+        text = m.group(kind)
+        if kind == "phrase":
+            closing = "”" if text.startswith("“") else '"'
+            if len(text) < 2 or not text.endswith(closing):
+                raise QueryError(f"unbalanced quotes at column {m.start(kind) + 1}: {query!r}")
+            text = text[1:-1]
+        elif kind == "word" and text in ("AND", "OR", "NOT"):
+            kind = text
+        tokens.append(_Tok(kind, text, m.start(kind) + 1))
+        pos = m.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, query: str) -> None:
+        self.query = query
+        self.tokens = _tokens(query)
+        self.i = 0
+
+    def peek(self) -> _Tok | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self) -> _Tok:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def error(self, message: str) -> QueryError:
+        return QueryError(f"{message} in query {self.query!r}")
+
+    def parse(self) -> Node | None:
+        if not self.tokens:
+            return None
+        node = self.or_()
+        token = self.peek()
+        if token is not None:
+            raise self.error(f"unexpected {token.text!r} at column {token.at}")
+        return node
+
+    def or_(self) -> Node:
+        nodes = [self.and_()]
+        while (t := self.peek()) is not None and t.kind == "OR":
+            self.take()
+            nodes.append(self.and_())
+        return nodes[0] if len(nodes) == 1 else Or(tuple(nodes))
+
+    def and_(self) -> Node:
+        nodes: list[Node] = []
+        while (t := self.peek()) is not None and t.kind not in ("OR", "close"):
+            if t.kind == "AND":
+                self.take()
+                if not nodes:
+                    raise self.error(f"AND with nothing before it at column {t.at}")
+                continue
+            node = self.unary()
+            if isinstance(node, Text) and nodes and isinstance(nodes[-1], Text) and nodes[-1].fields is None and node.fields is None:
+                nodes[-1] = Text(f"{nodes[-1].text} {node.text}")
+            else:
+                nodes.append(node)
+        if not nodes:
+            t = self.peek()
+            where = f"at column {t.at}" if t else "at the end"
+            raise self.error(f"missing search terms {where}")
+        return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
+
+    def unary(self) -> Node:
+        t = self.peek()
+        if t is not None and t.kind in ("NOT", "minus"):
+            self.take()
+            if self.peek() is None:
+                raise self.error(f"nothing to exclude after {t.text!r}")
+            return Not(self.unary())
+        return self.primary()
+
+    def primary(self) -> Node:
+        t = self.take()
+        if t.kind == "open":
+            node = self.or_()
+            closing = self.peek()
+            if closing is None or closing.kind != "close":
+                raise self.error(f"unbalanced parenthesis at column {t.at}")
+            self.take()
+            return node
+        if t.kind == "close":
+            raise self.error(f"unbalanced parenthesis at column {t.at}")
+        if t.kind == "phrase":
+            return Phrase(t.text)
+        if t.kind == "field":
+            return self.field(t)
+        return Text(t.text)
+
+    def field(self, t: _Tok) -> Node:
+        name = t.text.lower()
+        if name not in FIELDS:
+            raise self.error(f"unknown field {t.text!r} (known: {', '.join(FIELDS)})")
+        if self.peek() is None:
+            raise self.error(f"no value after '{t.text}:'")
+        value = self.take()
+        if name == "date":
+            return parse_date_range(value.text)
+        if name in LABEL_FIELDS:
+            if value.kind not in ("word", "phrase"):
+                raise self.error(f"{name}: takes one value, e.g. {name}:\"…\"")
+            return Label(name, value.text)
+        if value.kind == "phrase":
+            return Phrase(value.text, (name,))
+        if value.kind == "open":
+            self.i -= 1
+            return _restrict(self.primary(), (name,))
+        return Text(value.text, (name,))
+
+
+def _restrict(node: Node, fields: tuple[str, ...]) -> Node:
+    """Apply a field prefix to a parenthesised group: body:(a OR b)."""
+    if isinstance(node, (Text, Phrase)):
+        return type(node)(node.text, fields)
+    if isinstance(node, Not):
+        return Not(_restrict(node.node, fields))
+    if isinstance(node, (And, Or)):
+        return type(node)(tuple(_restrict(n, fields) for n in node.nodes))
+    return node
+
+
+def parse(query: str) -> Node | None:
+    """Parse a query; None for an empty one. Raises QueryError."""
+    return _Parser(query).parse()
+
+
+# --- dates ---------------------------------------------------------------------------
+
+_DAY = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+
+
+def date_bounds(text: str) -> tuple[datetime, datetime]:
+    """The [start, end) of a year, month or day: "2024", "2024-07", "2024-07-31"."""
+    m = _DAY.match(text.strip())
+    if not m:
+        raise QueryError(f"bad date {text!r}: use YYYY, YYYY-MM or YYYY-MM-DD")
+    year, month, day = int(m[1]), int(m[2] or 0), int(m[3] or 0)
+    try:
+        if day:
+            start = datetime(year, month, day)
+            return start, start + timedelta(days=1)
+        if month:
+            start = datetime(year, month, 1)
+            return start, start + timedelta(days=monthrange(year, month)[1])
+        return datetime(year, 1, 1), datetime(year + 1, 1, 1)
+    except ValueError:
+        raise QueryError(f"bad date {text!r}: no such day") from None
+
+
+def parse_date_range(text: str) -> DateRange:
+    """date:2024-07, date:2024-07-01..2024-07-31, date:>=2024-01-01, date:<2024."""
+    for op in (">=", "<=", ">", "<"):
+        if text.startswith(op):
+            start, end = date_bounds(text[len(op) :])
+            return {
+                ">=": DateRange(start, None), ">": DateRange(end, None),
+                "<=": DateRange(None, end), "<": DateRange(None, start),
+            }[op]  # fmt: skip
+    if ".." in text:
+        low, high = text.split("..", 1)
+        start = date_bounds(low)[0] if low else None
+        end = date_bounds(high)[1] if high else None
+        if start and end and start >= end:
+            raise QueryError(f"empty date range {text!r}: the start is after the end")
+        return DateRange(start, end)
+    return DateRange(*date_bounds(text))

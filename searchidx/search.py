@@ -1,0 +1,388 @@
+"""Searching an open index: query trees to Whoosh queries, ranking, filters, facets,
+snippets and spelling suggestions.
+
+Ranking is Whoosh's BM25F over title, sapo and body, with these weights:
+
+- ``FIELD_WEIGHTS``: a match in the title counts 2.5 times one in the body and a
+  match in the lead 1.5 times: headlines and leads say what an article is about.
+- every query syllable must match (in any field); on top of that,
+- ``WORD_WEIGHT``: the query's multi-syllable words ("gia_lai") are scored again as
+  whole terms, so a whole-word match outranks the same syllables scattered;
+- ``PHRASE_WEIGHT``: the query's syllables in order, as a phrase, score again, so
+  closeness helps;
+- ``FOLDED_WEIGHT``: a query typed with diacritics also matches their folded form,
+  at a third of the weight, so exact diacritics come first but "Hà Nội" still finds
+  an article that printed "Ha Noi". A query typed without any diacritics searches
+  only the folded forms, at full weight.
+
+``scripts/evaluate.py`` shows what each of these does to known-item retrieval.
+"""
+
+from __future__ import annotations
+
+import string
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Iterator, Sequence
+
+from whoosh import query as wq
+from whoosh import scoring, sorting
+from whoosh.searching import Results as WhooshResults, Searcher
+
+from searchidx.analysis import FOLDED, WORD_JOINER, fold, has_diacritics, key, query_syllables, query_words
+from searchidx.errors import QueryError
+from searchidx.query import And, DateRange, Label, Node, Not, Or, Phrase, Text, TEXT_FIELDS, parse
+from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, unpack_spans
+
+FIELD_WEIGHTS = {"title": 2.5, "sapo": 1.5, "body": 1.0}
+WORD_WEIGHT = 1.0
+PHRASE_WEIGHT = 1.0
+FOLDED_WEIGHT = 0.35
+SORTS = ("relevance", "date", "-date")
+FACETS = ("category", "source", "month")
+
+
+def weighting() -> scoring.WeightingModel:
+    """BM25F; titles and leads are short, so their length matters less (lower B)."""
+    return scoring.BM25F(B=0.75, K1=1.2, title_B=0.3, sapo_B=0.5)
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """Everything a search can be asked for, CLI and library alike."""
+
+    query: str = ""
+    limit: int = 10
+    offset: int = 0
+    sort: str = "relevance"
+    date_from: datetime | None = None
+    date_to: datetime | None = None  # inclusive: the whole day
+    categories: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    facets: bool = False
+    snippets: bool = True
+
+
+@dataclass
+class Hit:
+    """One result, the same for search and similar."""
+
+    rank: int
+    id: str
+    score: float
+    title: str
+    url: str = ""
+    date: datetime | None = None
+    category: str = ""
+    source: str = ""
+    snippet: str = ""
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+    title_highlights: list[tuple[int, int]] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # ids of near-copies it stands for
+    shared_terms: list[str] = field(default_factory=list)  # similar --explain
+
+    def to_dict(self) -> dict[str, object]:
+        d = {
+            "rank": self.rank, "id": self.id, "score": round(self.score, 4), "title": self.title,
+            "url": self.url, "date": self.date.isoformat() if self.date else None,
+            "category": self.category, "source": self.source, "snippet": self.snippet,
+            "highlights": [list(h) for h in self.highlights],
+            "title_highlights": [list(h) for h in self.title_highlights],
+        }  # fmt: skip
+        if self.duplicates:
+            d["duplicates"] = self.duplicates
+        if self.shared_terms:
+            d["shared_terms"] = self.shared_terms
+        return d
+
+
+@dataclass
+class Results:
+    query: str
+    total: int
+    took_ms: float
+    hits: list[Hit]
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    suggestion: str | None = None
+    key_terms: list[tuple[str, float]] = field(default_factory=list)  # similar only
+    source_duplicates: list[str] = field(default_factory=list)  # similar only
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "took_ms": round(self.took_ms, 2),
+            "hits": [h.to_dict() for h in self.hits],
+            "facets": {name: [{"value": v, "count": c} for v, c in counts] for name, counts in self.facets.items()},
+            "suggestion": self.suggestion,
+            **({"key_terms": [{"term": t, "weight": w} for t, w in self.key_terms]} if self.key_terms else {}),
+            **({"source_duplicates": self.source_duplicates} if self.source_duplicates else {}),
+        }
+
+
+# --- query trees to Whoosh queries ---------------------------------------------------
+
+
+def _each_field(fields: Sequence[str], make) -> wq.Query:  # type: ignore[no-untyped-def]
+    queries = [make(f, FIELD_WEIGHTS[f]) for f in fields]
+    return queries[0] if len(queries) == 1 else wq.Or(queries)
+
+
+def _syllable_query(fields: Sequence[str], exact: str, folded: str, accented: bool) -> wq.Query:
+    def make(f: str, w: float) -> wq.Query:
+        if not accented:
+            return wq.Term(f, folded, boost=w)
+        return wq.Or([wq.Term(f, exact, boost=w), wq.Term(f, folded, boost=w * FOLDED_WEIGHT)])
+
+    return _each_field(fields, make)
+
+
+def _folded_ngrams(folded: list[str]) -> list[str]:
+    """Candidate words for a query typed without diacritics, which pyvi cannot
+    segment: every run of two or three syllables ("~ha_noi")."""
+    bare = [t[len(FOLDED) :] for t in folded]
+    return [
+        FOLDED + WORD_JOINER.join(bare[i : i + n])
+        for n in (2, 3)
+        for i in range(len(bare) - n + 1)
+    ]
+
+
+def _text_query(node: Text) -> wq.Query:
+    fields = node.fields or TEXT_FIELDS
+    syllables = query_syllables(node.text)
+    if not syllables:
+        raise QueryError(f"nothing searchable in {node.text!r}")
+    accented = has_diacritics(node.text)
+    required = [_syllable_query(fields, exact, folded, accented) for exact, folded in syllables]
+    if len(syllables) == 1:
+        return required[0]
+    if accented:
+        words = query_words(node.text)
+        weighted = [(w, 1.0) for w in words] + [(FOLDED + fold(w), FOLDED_WEIGHT) for w in words]
+        phrase_terms = [exact for exact, _ in syllables]
+    else:
+        weighted = [(w, 1.0) for w in _folded_ngrams([f for _, f in syllables])]
+        phrase_terms = [folded for _, folded in syllables]
+    bonus = [
+        wq.Term(f, word, boost=FIELD_WEIGHTS[f] * WORD_WEIGHT * scale)
+        for word, scale in weighted
+        for f in fields
+    ]
+    bonus += [wq.Phrase(f, phrase_terms, boost=FIELD_WEIGHTS[f] * PHRASE_WEIGHT) for f in fields]
+    return wq.AndMaybe(wq.And(required), wq.Or(bonus))
+
+
+def _phrase_query(node: Phrase) -> wq.Query:
+    fields = node.fields or TEXT_FIELDS
+    syllables = query_syllables(node.text)
+    if not syllables:
+        raise QueryError(f"nothing searchable in the phrase {node.text!r}")
+    terms = [e for e, _ in syllables] if has_diacritics(node.text) else [f for _, f in syllables]
+    if len(terms) == 1:
+        return _each_field(fields, lambda f, w: wq.Term(f, terms[0], boost=w))
+    return _each_field(fields, lambda f, w: wq.Phrase(f, terms, boost=w))
+
+
+def _date_query(start: datetime | None, end: datetime | None) -> wq.Query:
+    return wq.DateRange("date", start, end, endexcl=end is not None)
+
+
+def to_whoosh(node: Node) -> wq.Query:
+    if isinstance(node, Text):
+        return _text_query(node)
+    if isinstance(node, Phrase):
+        return _phrase_query(node)
+    if isinstance(node, Label):
+        return wq.Term(f"{node.field}_key", key(node.value))
+    if isinstance(node, DateRange):
+        return _date_query(node.start, node.end)
+    if isinstance(node, Not):
+        return wq.Not(to_whoosh(node.node))
+    if isinstance(node, And):
+        return wq.And([to_whoosh(n) for n in node.nodes])
+    if isinstance(node, Or):
+        return wq.Or([to_whoosh(n) for n in node.nodes])
+    raise TypeError(node)
+
+
+def search_filter(options: SearchOptions) -> wq.Query | None:
+    parts: list[wq.Query] = []
+    if options.categories:
+        parts.append(wq.Or([wq.Term("category_key", key(c)) for c in options.categories]))
+    if options.sources:
+        parts.append(wq.Or([wq.Term("source_key", key(s)) for s in options.sources]))
+    if options.date_from or options.date_to:
+        end = options.date_to.replace(hour=0, minute=0, second=0) if options.date_to else None
+        parts.append(_date_query(options.date_from, end and end + _DAY))
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+_DAY = datetime(2000, 1, 2) - datetime(2000, 1, 1)
+
+
+def match_terms(node: Node | None) -> MatchTerms:
+    """The terms worth highlighting: those of positive text and phrase clauses."""
+    exact: set[str] = set()
+    folded: set[str] = set()
+
+    def walk(n: Node | None) -> None:
+        if isinstance(n, (Text, Phrase)):
+            accented = has_diacritics(n.text)
+            for e, f in query_syllables(n.text):
+                folded.add(f)
+                if accented:
+                    exact.add(e)
+        elif isinstance(n, (And, Or)):
+            for child in n.nodes:
+                walk(child)
+
+    walk(node)
+    return MatchTerms(frozenset(exact), frozenset(folded))
+
+
+# --- running searches ------------------------------------------------------------------
+
+
+def compile_query(options: SearchOptions) -> tuple[Node | None, wq.Query]:
+    node = parse(options.query)
+    if node is None:
+        if search_filter(options) is None:
+            raise QueryError("empty query: give search terms or a filter")
+        return None, wq.Every()
+    return node, to_whoosh(node)
+
+
+def make_hit(searcher: Searcher, docnum: int, rank: int, score: float, terms: MatchTerms | None) -> Hit:
+    """A hit from a stored document; ``terms`` None means no snippet."""
+    doc = searcher.stored_fields(docnum)
+    title = doc.get("title", "")
+    hit = Hit(
+        rank=rank, id=doc["id"], score=score, title=title, url=doc.get("url", ""),
+        date=doc.get("date"), category=doc.get("category", ""), source=doc.get("source", ""),
+    )  # fmt: skip
+    if terms is not None:
+        spans = doc.get("spans", {})
+        hit.title_highlights = highlight_spans(title, unpack_spans(spans.get("title", b"")), terms)
+        snippet = _article_snippet(doc, terms)
+        hit.snippet, hit.highlights = snippet.text, snippet.highlights
+    return hit
+
+
+def _article_snippet(doc: dict, terms: MatchTerms) -> Snippet:  # type: ignore[type-arg]
+    """The snippet is drawn from the lead and the body as one text."""
+    sapo, body = doc.get("sapo", ""), doc.get("body", "")
+    spans = doc.get("spans", {})
+    words = unpack_spans(spans.get("sapo", b""))
+    text = sapo
+    if body:
+        base = len(sapo) + 1 if sapo else 0
+        words += [(s + base, e + base) for s, e in unpack_spans(spans.get("body", b""))]
+        text = f"{sapo}\n{body}" if sapo else body
+    return make_snippet(text, words, terms)
+
+
+def run_query(searcher: Searcher, query: wq.Query, **kwargs: object) -> WhooshResults:
+    """``searcher.search`` without Whoosh's top-N shortcuts (block-quality skipping
+    and matcher replacement), which drop parts of compound queries and so return
+    wrong top hits when a limit is set (whoosh issue #413). We count every hit for
+    the total anyway, so they would save little."""
+    collector = searcher.collector(optimize=False, **kwargs)
+    inner = collector
+    while hasattr(inner, "child"):
+        inner = inner.child
+    inner.replace = 0
+    searcher.search_with_collector(query, collector)
+    return collector.results()
+
+
+def search(searcher: Searcher, options: SearchOptions) -> Results:
+    started = time.perf_counter()
+    if options.sort not in SORTS:
+        raise QueryError(f"unknown sort {options.sort!r} (use one of: {', '.join(SORTS)})")
+    if options.limit < 0 or options.offset < 0:
+        raise QueryError("limit and offset must not be negative")
+    node, query = compile_query(options)
+    kwargs: dict[str, object] = {"filter": search_filter(options)}
+    if options.sort != "relevance":
+        kwargs.update(sortedby="date", reverse=options.sort == "-date")
+    if options.facets:
+        kwargs.update(groupedby={name: sorting.FieldFacet(name) for name in FACETS}, maptype=sorting.Count)
+    results = run_query(searcher, query, limit=max(1, options.offset + options.limit), **kwargs)
+    terms = match_terms(node) if options.snippets else None
+    window = range(options.offset, min(len(results.top_n), options.offset + options.limit))
+    hits = [make_hit(searcher, results.docnum(i), i + 1, results.score(i) or 0.0, terms) for i in window]
+    total = len(results)
+    out = Results(options.query, total, 0.0, hits)
+    if options.facets:
+        out.facets = {name: _counts(results.groups(name)) for name in FACETS}
+    if total == 0 and node is not None:
+        out.suggestion = suggest(searcher, options)
+    out.took_ms = (time.perf_counter() - started) * 1000
+    return out
+
+
+def _counts(groups: dict) -> list[tuple[str, int]]:  # type: ignore[type-arg]
+    pairs = [(value, count) for value, count in groups.items() if value not in (None, "", b"")]
+    return sorted(pairs, key=lambda p: (-p[1], str(p[0])))
+
+
+def iter_hits(searcher: Searcher, options: SearchOptions, page_size: int = 100) -> Iterator[Hit]:
+    """Every hit of a search, fetched a page at a time."""
+    offset = options.offset
+    while True:
+        page = search(searcher, replace(options, offset=offset, limit=page_size, facets=False))
+        yield from page.hits
+        offset += page_size
+        if offset >= page.total or not page.hits:
+            return
+
+
+# --- "did you mean" --------------------------------------------------------------------
+
+_VIETNAMESE_LETTERS = (
+    string.ascii_lowercase
+    + "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
+)
+
+
+def _edits(word: str) -> set[str]:
+    """Words one edit away (delete, swap, replace, insert): the classic speller's
+    candidates, over the Vietnamese alphabet."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    deletes = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in _VIETNAMESE_LETTERS}
+    inserts = {a + c + b for a, b in splits for c in _VIETNAMESE_LETTERS}
+    return (deletes | swaps | replaces | inserts) - {word}
+
+
+def suggest(searcher: Searcher, options: SearchOptions) -> str | None:
+    """A respelling of the query's unknown syllables that has hits, or None."""
+    reader = searcher.reader()
+    changed = False
+    words = options.query.split()
+    for i, word in enumerate(words):
+        syllables = query_syllables(word)
+        if len(syllables) != 1 or ":" in word:
+            continue
+        exact, folded = syllables[0]
+        accented = has_diacritics(word)
+        if reader.doc_frequency("body", exact if accented else folded):
+            continue
+        candidates = _edits(exact) if accented else {FOLDED + c for c in _edits(folded[len(FOLDED):])}
+        best = max(candidates, key=lambda c: reader.doc_frequency("body", c), default=None)
+        if best and reader.doc_frequency("body", best):
+            words[i] = best[len(FOLDED):] if best.startswith(FOLDED) else best
+            changed = True
+    if not changed:
+        return None
+    respelled = " ".join(words)
+    probe = replace(options, query=respelled, limit=1, offset=0, facets=False, snippets=False)
+    try:
+        return respelled if search(searcher, probe).total else None
+    except QueryError:
+        return None

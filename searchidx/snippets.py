@@ -1,0 +1,123 @@
+"""Snippets: the best fragments of the original text, with whole words highlighted.
+
+Highlighting works on the stored original text, never on the segmented form. The
+syllables are found again with the cheap regular-expression syllabifier; the word
+boundaries come from the index (pyvi's segmentation, stored as character spans at
+index time), so a match on "Lai" lights up all of "Gia Lai" without running pyvi
+again at query time.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from searchidx.analysis import PUNCT, normalize, syllabify, term_forms
+
+ELLIPSIS = " … "
+_SENTENCE = re.compile(r"[^\n]*?(?:[.!?…]+(?=\s|$)|\n|$)")
+
+
+@dataclass(frozen=True)
+class MatchTerms:
+    """The positive terms of a query: what may be highlighted.
+
+    ``exact`` holds the terms of a query typed with diacritics, ``folded`` the
+    diacritic-free terms of every query word."""
+
+    exact: frozenset[str] = frozenset()
+    folded: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Snippet:
+    text: str
+    highlights: list[tuple[int, int]] = field(default_factory=list)
+
+
+def unpack_spans(packed: bytes) -> list[tuple[int, int]]:
+    values = array("I", packed)
+    return list(zip(values[0::2], values[1::2]))
+
+
+def highlight_spans(text: str, words: list[tuple[int, int]], terms: MatchTerms) -> list[tuple[int, int]]:
+    """Character spans of matched syllables, widened to the words they belong to,
+    with touching spans merged.
+
+    An accented query highlights exact matches; only a text that has none (found
+    through its folded form) gets its folded matches highlighted, so "Hà Nội" does
+    not light up every "nói" and "nối"."""
+    norm = normalize(text)
+    syllables = [p for p in syllabify(norm.text) if p.kind != PUNCT]
+    matched = [p for p in syllables if term_forms(p.text)[0] in terms.exact]
+    if not matched:
+        matched = [p for p in syllables if term_forms(p.text)[1] in terms.folded]
+    starts = [s for s, _ in words]
+    spans: list[tuple[int, int]] = []
+    for piece in matched:
+        start, end = norm.original(piece.start), norm.original(piece.end)
+        i = bisect_right(starts, start) - 1
+        if i >= 0 and end <= words[i][1]:
+            start, end = words[i]
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
+
+
+def _trim(text: str, start: int, end: int, spans: list[tuple[int, int]], width: int) -> tuple[int, int]:
+    """Narrow a long sentence to ``width`` characters around its first highlight,
+    cutting at spaces so no word is split."""
+    if end - start <= width:
+        return start, end
+    inside = [s for s in spans if start <= s[0] < end]
+    focus = inside[0][0] if inside else start
+    left = max(start, focus - width // 3)
+    right = min(end, left + width)
+    if left > start:
+        left = text.find(" ", left, focus) + 1 or left
+    if right < end:
+        right = text.rfind(" ", focus, right) if text.rfind(" ", focus, right) > focus else right
+    return left, right
+
+
+def make_snippet(
+    text: str,
+    words: list[tuple[int, int]],
+    terms: MatchTerms,
+    fragments: int = 3,
+    width: int = 200,
+) -> Snippet:
+    """Up to ``fragments`` sentences with the most distinct matches, in text order,
+    joined with an ellipsis; falls back to the opening of the text."""
+    spans = highlight_spans(text, words, terms)
+    scored = []
+    for start, end in _sentences(text):
+        inside = [text[s:e].lower() for s, e in spans if start <= s < end]
+        if inside:
+            scored.append((len(set(inside)), len(inside), -start, start, end))
+    best = sorted(scored, reverse=True)[:fragments]
+    chosen = sorted((start, end) for *_, start, end in best) or [(0, len(text))]
+    parts: list[str] = []
+    highlights: list[tuple[int, int]] = []
+    offset = 0
+    for start, end in chosen:
+        start, end = _trim(text, start, end, spans, width)
+        raw = text[start:end]
+        fragment = raw.strip()
+        lead = start + (len(raw) - len(raw.lstrip()))
+        if parts:
+            offset += len(ELLIPSIS)
+        for s, e in spans:
+            if lead <= s and e <= lead + len(fragment):
+                highlights.append((offset + s - lead, offset + e - lead))
+        parts.append(fragment)
+        offset += len(fragment)
+    return Snippet(ELLIPSIS.join(parts), highlights)

@@ -1,0 +1,57 @@
+"""Shared fixtures: small real indexes built once per test session.
+
+Tests that need ``../shared/`` (the real corpora beside the repository) skip with a
+reason when it is absent; everything else runs on the shipped sample and on small
+files the tests write themselves.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from searchidx import Index, shipped_corpus
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+VIETNEWS = SHARED / "corpus" / "vietnews-val.jsonl.gz"
+SLICE = 300
+
+
+def needs_shared(path: Path) -> None:
+    if not path.exists():
+        pytest.skip(f"{path} is not here (the shared corpora sit beside the repository)")
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Index:
+    """The shipped sample corpus, indexed."""
+    index = Index(tmp_path_factory.mktemp("sample") / "index")
+    report = index.index_paths([shipped_corpus()])
+    assert report.indexed >= 30 and not report.rejected
+    return index
+
+
+@pytest.fixture(scope="session")
+def vietnews_slice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first few hundred real articles of vietnews-val, as a JSON Lines file."""
+    needs_shared(VIETNEWS)
+    path = tmp_path_factory.mktemp("slice") / "vietnews-slice.jsonl"
+    with gzip.open(VIETNEWS, "rt", encoding="utf-8") as src, open(path, "w", encoding="utf-8") as out:
+        out.writelines(itertools.islice(src, SLICE))
+    return path
+
+
+@pytest.fixture(scope="session")
+def vietnews_index(tmp_path_factory: pytest.TempPathFactory, vietnews_slice: Path) -> Index:
+    index = Index(tmp_path_factory.mktemp("vietnews") / "index")
+    index.index_paths([vietnews_slice], workers=2)
+    return index
+
+
+def write_jsonl(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return path
