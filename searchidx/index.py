@@ -29,7 +29,7 @@ from array import array
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Union
+from typing import IO, Callable, Iterable, Union
 
 from whoosh import columns, fields, index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
@@ -177,6 +177,7 @@ class _ParallelWriter(MpWriter):
             self.storage, self.indexname, self.jobqueue, self.resultqueue,
             self.subargs, self.multisegment,
         )  # fmt: skip
+        task.daemon = True  # ends with the parent rather than waiting for jobs forever
         self.tasks.append(task)
         task.start()
         return task
@@ -254,6 +255,20 @@ def _remove_stale_generations(directory: Path) -> None:
             shutil.rmtree(generation, ignore_errors=True)
 
 
+_HELD_LOCKS: set[IO[str]] = set()
+
+
+def _forget_locks_in_child() -> None:
+    """A forked worker must not keep the parent's lock alive: if the parent dies, the
+    lock goes with it."""
+    for f in _HELD_LOCKS:
+        f.close()
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_forget_locks_in_child)
+
+
 class WriteLock:
     """An exclusive, process-wide lock on an index directory (released by the
     kernel if the holder dies, so a crash never leaves the index locked)."""
@@ -285,10 +300,12 @@ class WriteLock:
         f.write(str(os.getpid()))
         f.flush()
         self._file = f
+        _HELD_LOCKS.add(f)
         return self
 
     def __exit__(self, *exc: object) -> None:
         assert self._file is not None
+        _HELD_LOCKS.discard(self._file)
         self._file.truncate(0)
         fcntl.flock(self._file, fcntl.LOCK_UN)
         self._file.close()

@@ -1,19 +1,24 @@
 """Searching an open index: query trees to Whoosh queries, ranking, filters, facets,
 snippets and spelling suggestions.
 
+Matching: every syllable of the query must occur (in any of title, sapo, body), in
+the form the user typed it. A query typed with diacritics matches exactly those
+words (tone placement, case and Unicode form aside): "bão" (storm) must not drown in
+"báo" (newspaper). A query typed without any diacritics matches the folded forms, so
+"ha noi" finds "Hà Nội".
+
 Ranking is Whoosh's BM25F over title, sapo and body, with these weights:
 
 - ``FIELD_WEIGHTS``: a match in the title counts 2.5 times one in the body and a
   match in the lead 1.5 times: headlines and leads say what an article is about.
-- every query syllable must match (in any field); on top of that,
-- ``WORD_WEIGHT``: the query's multi-syllable words ("gia_lai") are scored again as
-  whole terms, so a whole-word match outranks the same syllables scattered;
+- ``WORD_WEIGHT``: the query's multi-syllable words ("gia_lai"; for a query without
+  diacritics every run of 2-3 syllables, "~ha_noi") are scored again as whole terms,
+  so a whole-word match outranks the same syllables scattered;
 - ``PHRASE_WEIGHT``: the query's syllables in order, as a phrase, score again, so
   closeness helps;
-- ``FOLDED_WEIGHT``: a query typed with diacritics also matches their folded form,
-  at a third of the weight, so exact diacritics come first but "Hà Nội" still finds
-  an article that printed "Ha Noi". A query typed without any diacritics searches
-  only the folded forms, at full weight.
+- ``EXACT_WEIGHT``: for a query typed without diacritics, text that has the very
+  same unaccented syllables ("tin", not "tín") scores a little higher, so exact
+  matches come before folded ones.
 
 ``scripts/evaluate.py`` shows what each of these does to known-item retrieval.
 """
@@ -27,10 +32,11 @@ from datetime import datetime
 from typing import Iterator, Sequence
 
 from whoosh import query as wq
-from whoosh import scoring, sorting
+from whoosh import collectors, scoring, sorting
+from whoosh.reading import IndexReader
 from whoosh.searching import Results as WhooshResults, Searcher
 
-from searchidx.analysis import FOLDED, WORD_JOINER, fold, has_diacritics, key, query_syllables, query_words
+from searchidx.analysis import FOLDED, WORD_JOINER, has_diacritics, key, query_syllables, query_words
 from searchidx.errors import QueryError
 from searchidx.query import And, DateRange, Label, Node, Not, Or, Phrase, Text, TEXT_FIELDS, parse
 from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, unpack_spans
@@ -38,7 +44,8 @@ from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippe
 FIELD_WEIGHTS = {"title": 2.5, "sapo": 1.5, "body": 1.0}
 WORD_WEIGHT = 1.0
 PHRASE_WEIGHT = 1.0
-FOLDED_WEIGHT = 0.35
+EXACT_WEIGHT = 0.5
+PHRASE_FIELDS = ("title", "sapo")
 SORTS = ("relevance", "date", "-date")
 FACETS = ("category", "source", "month")
 
@@ -124,18 +131,20 @@ class Results:
 # --- query trees to Whoosh queries ---------------------------------------------------
 
 
-def _each_field(fields: Sequence[str], make) -> wq.Query:  # type: ignore[no-untyped-def]
-    queries = [make(f, FIELD_WEIGHTS[f]) for f in fields]
+def _each_field(fields: Sequence[str], term: str, reader: IndexReader, scale: float = 1.0) -> list[wq.Query]:
+    """The term in every field that has it, weighted by field."""
+    return [
+        wq.Term(f, term, boost=FIELD_WEIGHTS[f] * scale)
+        for f in fields
+        if reader.doc_frequency(f, term)
+    ]
+
+
+def _any_field(fields: Sequence[str], term: str, reader: IndexReader) -> wq.Query:
+    queries = _each_field(fields, term, reader)
+    if not queries:
+        return wq.NullQuery
     return queries[0] if len(queries) == 1 else wq.Or(queries)
-
-
-def _syllable_query(fields: Sequence[str], exact: str, folded: str, accented: bool) -> wq.Query:
-    def make(f: str, w: float) -> wq.Query:
-        if not accented:
-            return wq.Term(f, folded, boost=w)
-        return wq.Or([wq.Term(f, exact, boost=w), wq.Term(f, folded, boost=w * FOLDED_WEIGHT)])
-
-    return _each_field(fields, make)
 
 
 def _folded_ngrams(folded: list[str]) -> list[str]:
@@ -149,29 +158,27 @@ def _folded_ngrams(folded: list[str]) -> list[str]:
     ]
 
 
-def _text_query(node: Text) -> wq.Query:
+def _text_query(node: Text, reader: IndexReader) -> wq.Query:
+    """Every syllable must match, in the form the user typed (exact with diacritics,
+    folded without); words, the typed form and the phrase add to the score."""
     fields = node.fields or TEXT_FIELDS
     syllables = query_syllables(node.text)
     if not syllables:
         raise QueryError(f"nothing searchable in {node.text!r}")
     accented = has_diacritics(node.text)
-    required = [_syllable_query(fields, exact, folded, accented) for exact, folded in syllables]
-    if len(syllables) == 1:
-        return required[0]
-    if accented:
-        words = query_words(node.text)
-        weighted = [(w, 1.0) for w in words] + [(FOLDED + fold(w), FOLDED_WEIGHT) for w in words]
-        phrase_terms = [exact for exact, _ in syllables]
-    else:
-        weighted = [(w, 1.0) for w in _folded_ngrams([f for _, f in syllables])]
-        phrase_terms = [folded for _, folded in syllables]
-    bonus = [
-        wq.Term(f, word, boost=FIELD_WEIGHTS[f] * WORD_WEIGHT * scale)
-        for word, scale in weighted
-        for f in fields
-    ]
-    bonus += [wq.Phrase(f, phrase_terms, boost=FIELD_WEIGHTS[f] * PHRASE_WEIGHT) for f in fields]
-    return wq.AndMaybe(wq.And(required), wq.Or(bonus))
+    terms = [exact if accented else folded for exact, folded in syllables]
+    required = [_any_field(fields, t, reader) for t in terms]
+    words = query_words(node.text) if accented else _folded_ngrams(terms)
+    bonus = [q for w in words for q in _each_field(fields, w, reader, WORD_WEIGHT)]
+    if not accented:
+        bonus += [q for exact, _ in syllables for q in _each_field(fields, exact, reader, EXACT_WEIGHT)]
+    if len(terms) > 2 or (len(terms) == 2 and not bonus):
+        # two syllables that form a word are already scored as that word
+        # in the short fields only: phrase matching in bodies costs more than the whole
+        # rest of the query, and words already reward closeness there
+        bonus += [wq.Phrase(f, terms, boost=FIELD_WEIGHTS[f] * PHRASE_WEIGHT) for f in fields if f in PHRASE_FIELDS]
+    query = required[0] if len(required) == 1 else wq.And(required)
+    return wq.AndMaybe(query, wq.Or(bonus)) if bonus else query
 
 
 def _phrase_query(node: Phrase) -> wq.Query:
@@ -179,19 +186,22 @@ def _phrase_query(node: Phrase) -> wq.Query:
     syllables = query_syllables(node.text)
     if not syllables:
         raise QueryError(f"nothing searchable in the phrase {node.text!r}")
-    terms = [e for e, _ in syllables] if has_diacritics(node.text) else [f for _, f in syllables]
-    if len(terms) == 1:
-        return _each_field(fields, lambda f, w: wq.Term(f, terms[0], boost=w))
-    return _each_field(fields, lambda f, w: wq.Phrase(f, terms, boost=w))
+    accented = has_diacritics(node.text)
+    terms = [exact if accented else folded for exact, folded in syllables]
+    make = (lambda f: wq.Term(f, terms[0])) if len(terms) == 1 else (lambda f: wq.Phrase(f, terms))
+    queries = [make(f) for f in fields]
+    for query, f in zip(queries, fields):
+        query.boost = FIELD_WEIGHTS[f]
+    return queries[0] if len(queries) == 1 else wq.Or(queries)
 
 
 def _date_query(start: datetime | None, end: datetime | None) -> wq.Query:
     return wq.DateRange("date", start, end, endexcl=end is not None)
 
 
-def to_whoosh(node: Node) -> wq.Query:
+def to_whoosh(node: Node, reader: IndexReader) -> wq.Query:
     if isinstance(node, Text):
-        return _text_query(node)
+        return _text_query(node, reader)
     if isinstance(node, Phrase):
         return _phrase_query(node)
     if isinstance(node, Label):
@@ -199,11 +209,10 @@ def to_whoosh(node: Node) -> wq.Query:
     if isinstance(node, DateRange):
         return _date_query(node.start, node.end)
     if isinstance(node, Not):
-        return wq.Not(to_whoosh(node.node))
-    if isinstance(node, And):
-        return wq.And([to_whoosh(n) for n in node.nodes])
-    if isinstance(node, Or):
-        return wq.Or([to_whoosh(n) for n in node.nodes])
+        return wq.Not(to_whoosh(node.node, reader))
+    if isinstance(node, (And, Or)):
+        combine = wq.And if isinstance(node, And) else wq.Or
+        return combine([to_whoosh(n, reader) for n in node.nodes])
     raise TypeError(node)
 
 
@@ -233,9 +242,7 @@ def match_terms(node: Node | None) -> MatchTerms:
         if isinstance(n, (Text, Phrase)):
             accented = has_diacritics(n.text)
             for e, f in query_syllables(n.text):
-                folded.add(f)
-                if accented:
-                    exact.add(e)
+                (exact if accented else folded).add(e if accented else f)
         elif isinstance(n, (And, Or)):
             for child in n.nodes:
                 walk(child)
@@ -247,13 +254,13 @@ def match_terms(node: Node | None) -> MatchTerms:
 # --- running searches ------------------------------------------------------------------
 
 
-def compile_query(options: SearchOptions) -> tuple[Node | None, wq.Query]:
+def compile_query(options: SearchOptions, reader: IndexReader) -> tuple[Node | None, wq.Query]:
     node = parse(options.query)
     if node is None:
         if search_filter(options) is None:
             raise QueryError("empty query: give search terms or a filter")
         return None, wq.Every()
-    return node, to_whoosh(node)
+    return node, to_whoosh(node, reader)
 
 
 def make_hit(searcher: Searcher, docnum: int, rank: int, score: float, terms: MatchTerms | None) -> Hit:
@@ -285,16 +292,41 @@ def _article_snippet(doc: dict, terms: MatchTerms) -> Snippet:  # type: ignore[t
     return make_snippet(text, words, terms)
 
 
-def run_query(searcher: Searcher, query: wq.Query, **kwargs: object) -> WhooshResults:
-    """``searcher.search`` without Whoosh's top-N shortcuts (block-quality skipping
-    and matcher replacement), which drop parts of compound queries and so return
-    wrong top hits when a limit is set (whoosh issue #413). We count every hit for
-    the total anyway, so they would save little."""
-    collector = searcher.collector(optimize=False, **kwargs)
-    inner = collector
-    while hasattr(inner, "child"):
-        inner = inner.child
-    inner.replace = 0
+class _ExactTopCollector(collectors.TopCollector):
+    """Whoosh's top-N collector, minus its shortcuts for a minimum score: they drop
+    parts of compound queries and so return wrong top hits (whoosh issue #413).
+    Matchers are still simplified as their parts run out, which is safe."""
+
+    def _collect(self, global_docnum: int, score: float) -> object:
+        result = super()._collect(global_docnum, score)
+        self.minscore = None
+        return result
+
+
+def run_query(
+    searcher: Searcher,
+    query: wq.Query,
+    limit: int,
+    *,
+    sortedby: str | None = None,
+    reverse: bool = False,
+    groupedby: dict | None = None,  # type: ignore[type-arg]
+    filter: wq.Query | None = None,
+    mask: wq.Query | None = None,
+    terms: bool = False,
+) -> WhooshResults:
+    """``searcher.search`` with a correct top-N collector (see above)."""
+    collector: collectors.Collector
+    if sortedby:
+        collector = collectors.SortingCollector(sortedby, limit=limit, reverse=reverse)
+    else:
+        collector = _ExactTopCollector(limit, usequality=False)
+    if groupedby:
+        collector = collectors.FacetCollector(collector, groupedby, maptype=sorting.Count)
+    if terms:
+        collector = collectors.TermsCollector(collector)
+    if filter is not None or mask is not None:
+        collector = collectors.FilterCollector(collector, filter, mask)
     searcher.search_with_collector(query, collector)
     return collector.results()
 
@@ -305,12 +337,12 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
         raise QueryError(f"unknown sort {options.sort!r} (use one of: {', '.join(SORTS)})")
     if options.limit < 0 or options.offset < 0:
         raise QueryError("limit and offset must not be negative")
-    node, query = compile_query(options)
+    node, query = compile_query(options, searcher.reader())
     kwargs: dict[str, object] = {"filter": search_filter(options)}
     if options.sort != "relevance":
         kwargs.update(sortedby="date", reverse=options.sort == "-date")
     if options.facets:
-        kwargs.update(groupedby={name: sorting.FieldFacet(name) for name in FACETS}, maptype=sorting.Count)
+        kwargs.update(groupedby={name: sorting.FieldFacet(name) for name in FACETS})
     results = run_query(searcher, query, limit=max(1, options.offset + options.limit), **kwargs)
     terms = match_terms(node) if options.snippets else None
     window = range(options.offset, min(len(results.top_n), options.offset + options.limit))
