@@ -388,6 +388,10 @@ _READERS = {
 }
 
 
+def _is_documentation(path: Path) -> bool:
+    return path.suffix.lower() in (".md", ".rst") or path.stem.upper() in ("README", "LICENSE", "LICENCE")
+
+
 def _kind(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
     return suffixes[-1] if suffixes else ""
@@ -420,8 +424,8 @@ def _read_file(path: Path, options: ReadOptions, category: str) -> Iterator[Reco
         yield from read_text_file(path, category)
     elif kind in _READERS:
         yield from _READERS[kind](path)
-    elif path.name.startswith("."):
-        return  # hidden files (.DS_Store, editor swap files) are not corpus files
+    elif path.name.startswith(".") or _is_documentation(path):
+        return  # hidden files and a corpus folder's README or LICENSE are not articles
     else:
         yield Reject(str(path), 0, f"unsupported file type {path.suffix or '(none)'}")
 

@@ -107,15 +107,15 @@ def _tokens(query: str) -> list[_Tok]:
             break
         kind = m.lastgroup
         assert kind is not None
-        text = m.group(kind)
+        text, column = m.group(kind), m.start(kind) + 1
         if kind == "phrase":
             closing = "”" if text.startswith("“") else '"'
             if len(text) < 2 or not text.endswith(closing):
-                raise QueryError(f"unbalanced quotes at column {m.start(kind) + 1}: {query!r}")
+                raise QueryError(f"unbalanced quotes at column {column} in query {query!r}")
             text = text[1:-1]
         elif kind == "word" and text in ("AND", "OR", "NOT"):
             kind = text
-        tokens.append(_Tok(kind, text, m.start(kind) + 1))
+        tokens.append(_Tok(kind, text, column))
         pos = m.end()
     return tokens
 
@@ -142,6 +142,8 @@ class _Parser:
             return None
         node = self.or_()
         token = self.peek()
+        if token is not None and token.kind == "close":
+            raise self.error(f"unbalanced parenthesis at column {token.at}")
         if token is not None:
             raise self.error(f"unexpected {token.text!r} at column {token.at}")
         return node

@@ -25,6 +25,7 @@ Ranking is Whoosh's BM25F over title, sapo and body, with these weights:
 
 from __future__ import annotations
 
+import itertools
 import string
 import time
 from dataclasses import dataclass, field, replace
@@ -392,29 +393,57 @@ def _edits(word: str) -> set[str]:
     return (deletes | swaps | replaces | inserts) - {word}
 
 
+def _df(reader: IndexReader, term: str) -> int:
+    return sum(reader.doc_frequency(f, term) for f in TEXT_FIELDS)
+
+
+def _respellings(reader: IndexReader, words: list[str], i: int, keep: int = 3) -> list[str]:
+    """Known words one edit from ``words[i]`` if it is unknown, the ones that form a
+    known word with a neighbour first ("Hà Nọi" -> "Hà Nội", not "Hà nơi"), then
+    the most frequent; in the form and case the user typed; [word] if it is known."""
+    word = words[i]
+    accented = has_diacritics(word)
+
+    def form(w: str) -> str | None:
+        syllables = query_syllables(w)
+        return None if len(syllables) != 1 else syllables[0][0 if accented else 1]
+
+    term = form(word)
+    if term is None or _df(reader, term):
+        return [word]
+    before = form(words[i - 1]) if i > 0 else None
+    after = form(words[i + 1]) if i + 1 < len(words) else None
+    candidates = _edits(term) if accented else {FOLDED + c for c in _edits(term.removeprefix(FOLDED))}
+
+    def join(a: str, b: str) -> str:
+        return a + WORD_JOINER + b.removeprefix(FOLDED)
+
+    def rank(c: str) -> tuple[bool, int]:
+        words_formed = [join(before, c)] if before else []
+        words_formed += [join(c, after)] if after else []
+        return any(_df(reader, w) for w in words_formed), _df(reader, c)
+
+    known = sorted(((rank(c), c) for c in candidates if _df(reader, c)), reverse=True)
+    spelled = [c.removeprefix(FOLDED) for _, c in known[:keep]]
+    return [c.capitalize() if word[:1].isupper() else c for c in spelled]
+
+
 def suggest(searcher: Searcher, options: SearchOptions) -> str | None:
-    """A respelling of the query's unknown syllables that has hits, or None."""
+    """A respelling of the query's unknown words that has hits, or None: the likeliest
+    candidates first, a few combinations at most."""
     reader = searcher.reader()
-    changed = False
     words = options.query.split()
-    for i, word in enumerate(words):
-        syllables = query_syllables(word)
-        if len(syllables) != 1 or ":" in word:
-            continue
-        exact, folded = syllables[0]
-        accented = has_diacritics(word)
-        if reader.doc_frequency("body", exact if accented else folded):
-            continue
-        candidates = _edits(exact) if accented else {FOLDED + c for c in _edits(folded[len(FOLDED):])}
-        best = max(candidates, key=lambda c: reader.doc_frequency("body", c), default=None)
-        if best and reader.doc_frequency("body", best):
-            words[i] = best[len(FOLDED):] if best.startswith(FOLDED) else best
-            changed = True
-    if not changed:
+    choices = [
+        [w] if ":" in w else _respellings(reader, words, i) for i, w in enumerate(words)
+    ]
+    if all(c == [w] for c, w in zip(choices, words)) or not all(choices):
         return None
-    respelled = " ".join(words)
-    probe = replace(options, query=respelled, limit=1, offset=0, facets=False, snippets=False)
-    try:
-        return respelled if search(searcher, probe).total else None
-    except QueryError:
-        return None
+    for respelled in itertools.islice(itertools.product(*choices), 27):
+        probe = replace(options, query=" ".join(respelled), limit=1, offset=0, facets=False, snippets=False)
+        try:
+            node, query = compile_query(probe, reader)
+        except QueryError:
+            return None
+        if run_query(searcher, query, 1, filter=search_filter(probe)).scored_length():
+            return probe.query
+    return None
