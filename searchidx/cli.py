@@ -116,8 +116,12 @@ def _hit_text(hit: Hit) -> str:
     return "\n".join(lines)
 
 
-def _write_json(obj: object, out: TextIO = sys.stdout) -> None:
-    out.write(orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")
+def _json(obj: object) -> str:
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _write_json(obj: object) -> None:
+    click.echo(_json(obj))
 
 
 def print_results(results: Results, fmt: str, qid: str | None = None) -> None:
@@ -228,7 +232,7 @@ def index_command(
             click.echo(("\n" if progress.tty and not quiet else "") + str(problem), err=True)
         if reject_log:
             level = "rejected" if isinstance(problem, Reject) else "warning"
-            _write_json({"path": problem.path, "line": problem.line, "reason": problem.reason, "level": level}, reject_log)
+            reject_log.write(_json({"path": problem.path, "line": problem.line, "reason": problem.reason, "level": level}) + "\n")
 
     try:
         records = read_corpus(paths, ReadOptions(_category_map(category_names)))

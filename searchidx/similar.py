@@ -6,7 +6,7 @@ counted with the same field weights as search (title 2.5, lead 1.5, body 1), tim
 its inverse document frequency in the index. Multi-syllable words are preferred
 over bare syllables (a syllable inside a word adds little the word does not say), and
 function words and boilerplate fall out twice: through a short stop list and because
-any term in more than ``COMMON_DF`` of the articles is dropped. tf-idf is chosen over
+any term in more than ``COMMON_DF`` of the articles (and more than ``MIN_COMMON``) is dropped. tf-idf is chosen over
 a divergence-from-randomness model because with 25 terms and BM25F ranking the
 difference is small and tf-idf is easy to explain in ``--explain``.
 """
@@ -30,6 +30,7 @@ from searchidx.search import FIELD_WEIGHTS, Results, SearchOptions, make_hit, ma
 
 KEY_TERMS = 25
 COMMON_DF = 0.08  # a term in more than 8% of the articles says little about any one
+MIN_COMMON = 10  # ...but in a small index, a term in a handful of articles is no stop word
 SYLLABLE_WEIGHT = 0.5  # a bare syllable counts half a whole word
 STOP_WORDS = frozenset(
     """và của là các có được cho với trong những này đã một không người khi để từ đến
@@ -65,7 +66,7 @@ def key_terms(searcher: Searcher, article: Article, count: int = KEY_TERMS) -> l
     scored = []
     for word, weight in tf.items():
         df = max(reader.doc_frequency(n, word) for n in FIELD_WEIGHTS)
-        if df == 0 or df / total > COMMON_DF:
+        if df == 0 or df > max(COMMON_DF * total, MIN_COMMON):
             continue
         scored.append(KeyTerm(word, weight * math.log(1 + total / df)))
     return sorted(scored, key=lambda k: -k.weight)[:count]
