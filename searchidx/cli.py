@@ -271,6 +271,7 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 @click.option("--facets", is_flag=True, help="Count hits by category, source and month.")
 @click.option("--batch", type=click.File("r", encoding="utf-8"), help="Run every query of FILE ('-' for stdin): 'query' or 'qid<TAB>query' a line.")
 @click.option("--no-snippets", is_flag=True, help="Skip snippets (faster).")
+@click.option("--any", "match_any", is_flag=True, help="Match articles with any of the words (ranked), not only all.")
 @handles_errors
 def search_command(query: str, index_dir: Path | None, fmt: str, batch: TextIO | None, no_snippets: bool, **kwargs: object) -> None:
     """Search: words (all must match), "phrases", OR, NOT/-word, (groups),

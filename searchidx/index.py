@@ -200,8 +200,8 @@ class _ParallelWriter(MpWriter):
 
 def _writer(ix: whoosh_index.Index, workers: int) -> _SerialWriter | _ParallelWriter:
     if workers <= 1:
-        return _SerialWriter(ix, limitmb=256)
-    return _ParallelWriter(ix, procs=workers, batchsize=32, multisegment=True, limitmb=128)
+        return _SerialWriter(ix, limitmb=512)
+    return _ParallelWriter(ix, procs=workers, batchsize=64, multisegment=True, limitmb=512)
 
 
 # --- the directory, its generations and its lock ----------------------------------------

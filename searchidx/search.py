@@ -70,6 +70,7 @@ class SearchOptions:
     sources: tuple[str, ...] = ()
     facets: bool = False
     snippets: bool = True
+    match_any: bool = False  # rank articles that have any of the words, not only all
 
 
 @dataclass
@@ -159,9 +160,10 @@ def _folded_ngrams(folded: list[str]) -> list[str]:
     ]
 
 
-def _text_query(node: Text, reader: IndexReader) -> wq.Query:
-    """Every syllable must match, in the form the user typed (exact with diacritics,
-    folded without); words, the typed form and the phrase add to the score."""
+def _text_query(node: Text, reader: IndexReader, match_any: bool) -> wq.Query:
+    """Every syllable must match (with ``match_any``, at least one), in the form the
+    user typed (exact with diacritics, folded without); words, the typed form and
+    the phrase add to the score."""
     fields = node.fields or TEXT_FIELDS
     syllables = query_syllables(node.text)
     if not syllables:
@@ -178,7 +180,7 @@ def _text_query(node: Text, reader: IndexReader) -> wq.Query:
         # in the short fields only: phrase matching in bodies costs more than the whole
         # rest of the query, and words already reward closeness there
         bonus += [wq.Phrase(f, terms, boost=FIELD_WEIGHTS[f] * PHRASE_WEIGHT) for f in fields if f in PHRASE_FIELDS]
-    query = required[0] if len(required) == 1 else wq.And(required)
+    query = required[0] if len(required) == 1 else (wq.Or if match_any else wq.And)(required)
     return wq.AndMaybe(query, wq.Or(bonus)) if bonus else query
 
 
@@ -200,9 +202,9 @@ def _date_query(start: datetime | None, end: datetime | None) -> wq.Query:
     return wq.DateRange("date", start, end, endexcl=end is not None)
 
 
-def to_whoosh(node: Node, reader: IndexReader) -> wq.Query:
+def to_whoosh(node: Node, reader: IndexReader, match_any: bool = False) -> wq.Query:
     if isinstance(node, Text):
-        return _text_query(node, reader)
+        return _text_query(node, reader, match_any)
     if isinstance(node, Phrase):
         return _phrase_query(node)
     if isinstance(node, Label):
@@ -210,10 +212,10 @@ def to_whoosh(node: Node, reader: IndexReader) -> wq.Query:
     if isinstance(node, DateRange):
         return _date_query(node.start, node.end)
     if isinstance(node, Not):
-        return wq.Not(to_whoosh(node.node, reader))
+        return wq.Not(to_whoosh(node.node, reader, match_any))
     if isinstance(node, (And, Or)):
         combine = wq.And if isinstance(node, And) else wq.Or
-        return combine([to_whoosh(n, reader) for n in node.nodes])
+        return combine([to_whoosh(n, reader, match_any) for n in node.nodes])
     raise TypeError(node)
 
 
@@ -261,7 +263,7 @@ def compile_query(options: SearchOptions, reader: IndexReader) -> tuple[Node | N
         if search_filter(options) is None:
             raise QueryError("empty query: give search terms or a filter")
         return None, wq.Every()
-    return node, to_whoosh(node, reader)
+    return node, to_whoosh(node, reader, options.match_any)
 
 
 def make_hit(searcher: Searcher, docnum: int, rank: int, score: float, terms: MatchTerms | None) -> Hit:
