@@ -43,7 +43,7 @@ from searchidx.query import And, DateRange, Label, Node, Not, Or, Phrase, Text, 
 from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, unpack_spans
 
 FIELD_WEIGHTS = {"title": 2.5, "sapo": 1.5, "body": 1.0}
-WORD_WEIGHT = 1.0
+WORD_WEIGHT = 0.5
 PHRASE_WEIGHT = 1.0
 EXACT_WEIGHT = 0.5
 PHRASE_FIELDS = ("title", "sapo")
@@ -213,9 +213,15 @@ def to_whoosh(node: Node, reader: IndexReader, match_any: bool = False) -> wq.Qu
         return _date_query(node.start, node.end)
     if isinstance(node, Not):
         return wq.Not(to_whoosh(node.node, reader, match_any))
-    if isinstance(node, (And, Or)):
-        combine = wq.And if isinstance(node, And) else wq.Or
-        return combine([to_whoosh(n, reader, match_any) for n in node.nodes])
+    if isinstance(node, Or) or (isinstance(node, And) and match_any):
+        wanted = [to_whoosh(n, reader, match_any) for n in node.nodes if not isinstance(n, Not)]
+        excluded = [to_whoosh(n, reader, match_any) for n in node.nodes if isinstance(n, Not)]
+        if not wanted:
+            return wq.And(excluded)
+        either = wq.Or(wanted) if len(wanted) > 1 else wanted[0]
+        return wq.And([either, *excluded]) if excluded else either
+    if isinstance(node, And):
+        return wq.And([to_whoosh(n, reader, match_any) for n in node.nodes])
     raise TypeError(node)
 
 
