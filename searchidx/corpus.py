@@ -311,14 +311,16 @@ def decode_text_file(data: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def article_from_page_text(text: str, path: Path, category: str = "") -> Article:
+def article_from_page_text(text: str, path: Path, category: str = "", doc_id: str = "") -> Article:
     """Clean raw page text into one article.
 
     The first non-empty line is the headline. Site chrome ("Theo dõi … trên Google
     News"), photo captions (a paragraph repeated at once, or ending in a photo credit)
     and everything from a related-articles block ("Có thể bạn quan tâm") on are left
     out. A dateline "(GLO)-" is removed and names the source; a date in the file name
-    (2024-07-31) dates the article. When a file runs title, lead and body together on
+    (2024-07-31) dates the article. The id is the file's name without ".txt" (in a
+    folder, its path below the folder), so two files are two articles even when a
+    corpus files the same text under two topics. When a file runs title, lead and body together on
     one line, the title is the text before the dateline, else the first sentence."""
     paragraphs = [p for p in (normalize(line).text.strip() for line in text.split("\n")) if p]
     if len(paragraphs) == 1:
@@ -343,7 +345,7 @@ def article_from_page_text(text: str, path: Path, category: str = "") -> Article
         source = SOURCE_CODES.get(file_source[-1], source)
     day = _FILE_DATE.search(path.name)
     return Article(
-        id=derive_id("", title, "\n".join(body)),
+        id=doc_id or path.stem,
         title=title,
         sapo=sapo,
         body="\n".join(body),
@@ -365,13 +367,13 @@ def _split_run_together(text: str) -> list[str]:
     return [words + "…", text]
 
 
-def read_text_file(path: Path, category: str = "") -> Iterator[Record]:
+def read_text_file(path: Path, category: str = "", doc_id: str = "") -> Iterator[Record]:
     try:
         text = decode_text_file(path.read_bytes())
     except ValueError as error:
         yield Reject(str(path), 0, str(error))
         return
-    article = article_from_page_text(text, path, category)
+    article = article_from_page_text(text, path, category, doc_id)
     if not article.title and not article.body:
         yield Reject(str(path), 0, "empty file")
         return
@@ -411,17 +413,18 @@ def read_path(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Reco
             folder = Path(root)
             category = category_for_folder(folder.name, options) if folder != path else ""
             for name in sorted(files):
-                yield from _read_file(folder / name, options, category)
+                yield from _read_file(folder / name, options, category, root=path)
     elif path.exists():
-        yield from _read_file(path, options, "")
+        yield from _read_file(path, options, "", root=None)
     else:
         yield Reject(str(path), 0, "no such file or directory")
 
 
-def _read_file(path: Path, options: ReadOptions, category: str) -> Iterator[Record]:
+def _read_file(path: Path, options: ReadOptions, category: str, root: Path | None) -> Iterator[Record]:
     kind = _kind(path)
     if kind == ".txt":
-        yield from read_text_file(path, category)
+        doc_id = str(path.relative_to(root).with_suffix("")) if root else path.stem
+        yield from read_text_file(path, category, doc_id)
     elif kind in _READERS:
         yield from _READERS[kind](path)
     elif path.name.startswith(".") or _is_documentation(path):

@@ -160,6 +160,7 @@ def test_a_vntc_style_tree_indexes_with_categories_and_sources(tmp_path):
     run_together = by_source["nld.com.vn"]
     assert run_together.title == "Bóng đá Việt Nam" and "Đội tuyển tập trung" in run_together.sapo + run_together.body
     assert by_source["thanhnien.vn"].category == "Pháp luật"
+    assert roddick.id == "The thao/TT_ VNE_ (1)"  # the path: stable, unique within the tree
     (reject,) = [r for r in records if isinstance(r, Reject)]
     assert reject.path.endswith("PL_TT_ (4).txt") and "text" in reject.reason
 
@@ -190,3 +191,12 @@ def test_missing_path_and_unknown_types_are_rejected(tmp_path):
     (tmp_path / "data.xml").write_text("<x/>")
     records = list(read_corpus([tmp_path / "nope.jsonl", tmp_path / "data.xml"]))
     assert all(isinstance(r, Reject) for r in records) and len(records) == 2
+
+
+def test_the_same_text_filed_under_two_topics_is_two_articles(tmp_path):
+    for topic in ("Chinh tri Xa hoi", "Phap luat"):
+        (tmp_path / topic).mkdir()
+        (tmp_path / topic / "XH_NLD_ (1).txt").write_text("Cùng một bài\nNội dung.", encoding="utf-8")
+    found = articles(read_path(tmp_path))
+    assert sorted(a.category for a in found) == ["Chính trị - Xã hội", "Pháp luật"]
+    assert len({a.id for a in found}) == 2
