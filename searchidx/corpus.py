@@ -60,27 +60,27 @@ class Article:
 
 
 @dataclass(frozen=True)
-class Reject:
-    """A record that was not indexed, and why."""
+class Problem:
+    """Something wrong with one record: where (file and line; line 0 for a whole
+    file) and why."""
 
     path: str
     line: int
     reason: str
+    label = ""
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.reason}"
+        return f"{self.path}:{self.line}: {self.label}{self.reason}"
 
 
-@dataclass(frozen=True)
-class Warn:
+class Reject(Problem):
+    """A record that was not indexed."""
+
+
+class Warn(Problem):
     """A record that was indexed without something (an unparsable date, say)."""
 
-    path: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: warning: {self.reason}"
+    label = "warning: "
 
 
 Record = Union[Article, Reject, Warn]

@@ -160,16 +160,22 @@ def _folded_ngrams(folded: list[str]) -> list[str]:
     ]
 
 
+def _typed_terms(text: str) -> tuple[list[tuple[str, str]], bool, list[str]]:
+    """A query text's (exact, folded) syllables, whether it was typed with
+    diacritics, and the form of each syllable that must match."""
+    syllables = query_syllables(text)
+    if not syllables:
+        raise QueryError(f"nothing searchable in {text!r}")
+    accented = has_diacritics(text)
+    return syllables, accented, [exact if accented else folded for exact, folded in syllables]
+
+
 def _text_query(node: Text, reader: IndexReader, match_any: bool) -> wq.Query:
     """Every syllable must match (with ``match_any``, at least one), in the form the
     user typed (exact with diacritics, folded without); words, the typed form and
     the phrase add to the score."""
     fields = node.fields or TEXT_FIELDS
-    syllables = query_syllables(node.text)
-    if not syllables:
-        raise QueryError(f"nothing searchable in {node.text!r}")
-    accented = has_diacritics(node.text)
-    terms = [exact if accented else folded for exact, folded in syllables]
+    syllables, accented, terms = _typed_terms(node.text)
     required = [_any_field(fields, t, reader) for t in terms]
     words = query_words(node.text) if accented else _folded_ngrams(terms)
     bonus = [q for w in words for q in _each_field(fields, w, reader, WORD_WEIGHT)]
@@ -186,11 +192,7 @@ def _text_query(node: Text, reader: IndexReader, match_any: bool) -> wq.Query:
 
 def _phrase_query(node: Phrase) -> wq.Query:
     fields = node.fields or TEXT_FIELDS
-    syllables = query_syllables(node.text)
-    if not syllables:
-        raise QueryError(f"nothing searchable in the phrase {node.text!r}")
-    accented = has_diacritics(node.text)
-    terms = [exact if accented else folded for exact, folded in syllables]
+    _, _, terms = _typed_terms(node.text)
     make = (lambda f: wq.Term(f, terms[0])) if len(terms) == 1 else (lambda f: wq.Phrase(f, terms))
     queries = [make(f) for f in fields]
     for query, f in zip(queries, fields):
