@@ -44,6 +44,11 @@ class Article:
     tags: tuple[str, ...] = ()
     author: str = ""
 
+    @property
+    def text(self) -> str:
+        """Title, lead and body as one text."""
+        return f"{self.title}\n{self.sapo}\n{self.body}"
+
     def to_dict(self) -> dict[str, object]:
         return {
             "id": self.id,
@@ -305,7 +310,7 @@ def decode_text_file(data: bytes) -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
-        raise ValueError(f"not UTF-8 or UTF-16 text ({error.reason} at byte {error.start})")
+        raise ValueError(f"not UTF-8 or UTF-16 text ({error.reason} at byte {error.start})") from None
     if "\x00" in text:
         raise ValueError("binary data, not text")
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -126,7 +126,7 @@ def document(article: Article, stamp: str, content_digest: str) -> dict[str, obj
             doc[name], spans[name] = _postings(text)
             doc[f"_stored_{name}"] = text
     doc["spans"] = spans
-    doc["fingerprint"] = signature(f"{article.title}\n{article.sapo}\n{article.body}")
+    doc["fingerprint"] = signature(article.text)
     if article.url:
         doc["url"] = article.url
     if article.date:
@@ -188,7 +188,7 @@ class _ParallelWriter(MpWriter):
     def commit(self, **kwargs: object) -> None:
         if self.docbuffer:
             self._enqueue()
-        for task in self.tasks:
+        for _ in self.tasks:
             self.jobqueue.put(None)
         for task in self.tasks:
             task.join()

@@ -115,7 +115,7 @@ def similar(
     )
     fingerprints = searcher.reader().column_reader("fingerprint")
     ids = searcher.reader().column_reader("id")
-    own = signature(f"{article.title}\n{article.sapo}\n{article.body}")
+    own = signature(article.text)
     kept: list[_Candidate] = []
     source_copies: list[str] = []
     for result in results:

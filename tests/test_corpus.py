@@ -6,7 +6,6 @@ import codecs
 import gzip
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 

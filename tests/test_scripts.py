@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from conftest import VIETNEWS, needs_shared, write_jsonl
 from searchidx import Index, shipped_corpus
