@@ -242,7 +242,7 @@ def segment(pieces: list[Piece]) -> list[list[Piece]]:
     labels = ViTokenizer.model.predict([ViTokenizer.sent2features(words, False)])[0]
     joins = _joins(words, labels, pieces)
     grouped: list[list[Piece]] = []
-    for piece, joined in zip(pieces, joins, strict=False):
+    for piece, joined in zip(pieces, joins):
         if piece.kind == PUNCT:
             continue
         if joined and grouped:

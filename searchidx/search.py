@@ -193,10 +193,10 @@ def _text_query(node: Text, reader: IndexReader, match_any: bool) -> wq.Query:
 def _phrase_query(node: Phrase) -> wq.Query:
     fields = node.fields or TEXT_FIELDS
     _, _, terms = _typed_terms(node.text)
-    make = (lambda f: wq.Term(f, terms[0])) if len(terms) == 1 else (lambda f: wq.Phrase(f, terms))
-    queries = [make(f) for f in fields]
-    for query, f in zip(queries, fields, strict=False):
-        query.boost = FIELD_WEIGHTS[f]
+    queries = [
+        wq.Term(f, terms[0], boost=FIELD_WEIGHTS[f]) if len(terms) == 1 else wq.Phrase(f, terms, boost=FIELD_WEIGHTS[f])
+        for f in fields
+    ]
     return queries[0] if len(queries) == 1 else wq.Or(queries)
 
 
@@ -446,7 +446,7 @@ def suggest(searcher: Searcher, options: SearchOptions) -> str | None:
     choices = [
         [w] if ":" in w else _respellings(reader, words, i) for i, w in enumerate(words)
     ]
-    if all(c == [w] for c, w in zip(choices, words, strict=False)) or not all(choices):
+    if all(c == [w] for c, w in zip(choices, words)) or not all(choices):
         return None
     for respelled in itertools.islice(itertools.product(*choices), 27):
         probe = replace(options, query=" ".join(respelled), limit=1, offset=0, facets=False, snippets=False)

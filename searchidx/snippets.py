@@ -39,7 +39,7 @@ class Snippet:
 
 def unpack_spans(packed: bytes) -> list[tuple[int, int]]:
     values = array("I", packed)
-    return list(zip(values[0::2], values[1::2], strict=False))
+    return list(zip(values[0::2], values[1::2]))
 
 
 def highlight_spans(text: str, words: list[tuple[int, int]], terms: MatchTerms) -> list[tuple[int, int]]:
