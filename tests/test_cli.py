@@ -147,3 +147,11 @@ def test_first_search_at_the_default_location_builds_the_sample(tmp_path):
     assert "building one from the sample corpus" in result.stderr
     assert json.loads(result.stdout.splitlines()[0])["id"]
     assert (tmp_path / "data" / "searchidx" / "index" / "CURRENT").exists()
+
+
+def test_any_ranks_articles_with_some_of_the_words(index_dir):
+    every = run("search", "cồng chiêng Đà Nẵng", "--index", index_dir, "--format", "json")
+    some = run("search", "cồng chiêng Đà Nẵng", "--index", index_dir, "--format", "json", "--any")
+    assert json.loads(every.output)["total"] == 0
+    ids = [h["id"] for h in json.loads(some.output)["hits"]]
+    assert {"van-hoa-01", "kinh-doanh-04"} <= set(ids)
