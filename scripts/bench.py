@@ -110,6 +110,30 @@ def segmentation_seconds(sample: list[Article]) -> float:
     return time.perf_counter() - started
 
 
+def analyzer_speed(sample: list[Article]) -> dict[str, float]:
+    """Syllables per second of pyvi alone and of the whole analyzer, same texts,
+    interleaved so that both see the same machine load."""
+    from pyvi import ViTokenizer
+
+    texts = [a.text for a in sample]
+    syllables = sum(analyze(t).syllables for t in texts)  # also warms caches
+    pyvi_s = analyzer_s = 0.0
+    for _ in range(2):
+        started = time.perf_counter()
+        for t in texts:
+            ViTokenizer.tokenize(t)
+        pyvi_s += time.perf_counter() - started
+        started = time.perf_counter()
+        for t in texts:
+            analyze(t)
+        analyzer_s += time.perf_counter() - started
+    return {
+        "pyvi_syllables_per_s": 2 * syllables / pyvi_s,
+        "analyzer_syllables_per_s": 2 * syllables / analyzer_s,
+        "analyzer_time_vs_pyvi": analyzer_s / pyvi_s,
+    }
+
+
 def measure(corpus: Path, size: int, workers: int, work: Path, query_count: int, rng: random.Random) -> dict:
     sample = list(articles(corpus, size))
     size = len(sample)
@@ -192,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"corpus {args.corpus} not found")
     sizes = [args.limit] if args.limit else [int(s) for s in args.sizes.split(",")]
     rng = random.Random(args.seed)
+    analysis = analyzer_speed(list(articles(args.corpus, 400)))
     with tempfile.TemporaryDirectory() as tmp:
         work = args.workdir or Path(tmp)
         results = []
@@ -203,9 +228,14 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
         "corpus": str(args.corpus),
         "workers": args.workers,
+        "analysis": analysis,
         "results": results,
     }
     print(table(results, args.workers))
+    print(
+        f"\nanalysis: pyvi alone {analysis['pyvi_syllables_per_s']:.0f} syllables/s, the whole analyzer "
+        f"{analysis['analyzer_syllables_per_s']:.0f} syllables/s ({analysis['analyzer_time_vs_pyvi']:.2f}x pyvi's time)"
+    )
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2))
     return 0

@@ -32,7 +32,7 @@ def test_bench_runs_on_a_tiny_corpus(tmp_path):
     last = report["results"][-1]
     assert last["index"]["searchidx_1_worker"]["articles_per_s"] > 0 and last["index"]["time_ratio_vs_plain"] > 0
     assert last["search"]["searchidx_with_diacritics"]["median_ms"] > 0 and last["similar"]["p95_ms"] > 0
-    assert "| 31 |" in result.stdout
+    assert "| 31 |" in result.stdout and report["analysis"]["analyzer_time_vs_pyvi"] > 0
 
 
 def test_evaluate_runs_on_a_slice():
