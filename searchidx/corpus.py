@@ -449,6 +449,7 @@ def count_records(paths: Iterable[Path]) -> int | None:
     total = 0
     for path in map(Path, paths):
         files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
+        files = [f for f in files if f.exists() and not _is_documentation(f)]
         for file in files:
             kind = _kind(file)
             if kind == ".txt":
