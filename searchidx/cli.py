@@ -205,7 +205,7 @@ def _category_map(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 @main.command("index")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @index_option
 @click.option("--rebuild", is_flag=True, help="Start from nothing (built beside the old index, then swapped in).")
 @click.option("--workers", type=click.IntRange(1), default=os.cpu_count() or 1, show_default=True, help="Processes for segmentation.")
