@@ -72,19 +72,25 @@ def _sentences(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
 
 
+_CLAUSE_END = re.compile(r"[,;:–—]\s")
+
+
 def _trim(text: str, start: int, end: int, spans: list[tuple[int, int]], width: int) -> tuple[int, int]:
-    """Narrow a long sentence to ``width`` characters around its first highlight,
-    cutting at spaces so no word is split."""
+    """Narrow a long sentence to about ``width`` characters around its first
+    highlight: from the start of that clause (or a space), to a space."""
     if end - start <= width:
         return start, end
-    inside = [s for s in spans if start <= s[0] < end]
-    focus = inside[0][0] if inside else start
+    focus = next((s for s, _ in spans if start <= s < end), start)
     left = max(start, focus - width // 3)
-    right = min(end, left + width)
     if left > start:
-        left = text.find(" ", left, focus) + 1 or left
+        clause = None
+        for clause in _CLAUSE_END.finditer(text, left, focus):
+            pass
+        left = clause.end() if clause else (text.find(" ", left, focus) + 1 or left)
+    right = min(end, left + width)
     if right < end:
-        right = text.rfind(" ", focus, right) if text.rfind(" ", focus, right) > focus else right
+        cut = text.rfind(" ", focus, right)
+        right = cut if cut > focus else right
     return left, right
 
 
