@@ -33,7 +33,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import plain_whoosh  # noqa: E402
 from searchidx import Article, Index  # noqa: E402
-from searchidx.analysis import FOLDED, analyze, fold, normalize, segment, syllabify  # noqa: E402
+from searchidx.analysis import analyze, fold, normalize, segment, syllabify  # noqa: E402
 from searchidx.corpus import read_path  # noqa: E402
 
 DEFAULT_CORPUS = HERE.parent.parent / "shared" / "corpus" / "vietnews-val.jsonl.gz"
@@ -70,9 +70,20 @@ def child_build(kind: str, directory: Path, corpus: Path, limit: int, workers: i
     else:
         plain_whoosh.build(directory, articles(corpus, limit))
     seconds = time.perf_counter() - started
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    own = peak_rss_mb()
     workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"seconds": seconds, "peak_rss_mb": own, "worker_peak_rss_mb": workers_peak}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. (ru_maxrss would include the memory of
+    the parent we were forked from: it survives exec.)"""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def build(kind: str, directory: Path, corpus: Path, limit: int, workers: int = 1) -> dict[str, float]:
@@ -92,12 +103,12 @@ def make_queries(sample: list[Article], count: int, rng: random.Random) -> list[
     """1-4 consecutive words (as pyvi segments them) from random titles."""
     queries = []
     for article in rng.sample(sample, min(count, len(sample))):
-        words = [t.text.replace("_", " ") for t in analyze(article.title).terms if not t.text.startswith(FOLDED)]
-        words = [w for w in dict.fromkeys(words) if any(c.isalpha() for c in w)]
+        words = [" ".join(p.text for p in word) for word in segment(syllabify(normalize(article.title).text))]
+        words = [w for w in words if any(c.isalpha() for c in w)]
         if words:
             n = rng.randint(1, min(4, len(words)))
             start = rng.randrange(len(words) - n + 1)
-            queries.append(" ".join(words[start : start + n]))
+            queries.append(" ".join(words[start : start + n]).lower())
     return queries
 
 
@@ -134,31 +145,10 @@ def analyzer_speed(sample: list[Article]) -> dict[str, float]:
     }
 
 
-def measure(corpus: Path, size: int, workers: int, work: Path, query_count: int, rng: random.Random) -> dict:
-    sample = list(articles(corpus, size))
-    size = len(sample)
-    syllables = sum(len(syllabify(normalize(f"{a.title} {a.sapo} {a.body}").text)) for a in sample)
-    ours, plain = work / f"searchidx-{size}", work / f"plain-{size}"
-    one = build("searchidx", ours, corpus, size, 1)
-    seg_sample = sample[: min(size, 300)]
-    seg_share = segmentation_seconds(seg_sample) / len(seg_sample) / (one["seconds"] / size)
-    many = build("searchidx", ours, corpus, size, workers)
-    base = build("plain", plain, corpus, size)
-    queries = make_queries(sample, query_count, rng)
-    folded = [fold(q).lower() for q in queries]
+def search_figures(ours: Path, plain: Path, queries: list[str], ids: list[str]) -> dict:
+    folded = [fold(q) for q in queries]
     index, baseline = Index.open(ours), plain_whoosh.PlainSearch(plain)
-    ids = [a.id for a in rng.sample(sample, min(50, size))]
     return {
-        "articles": size,
-        "syllables": syllables,
-        "index": {
-            "searchidx_1_worker": {**one, "articles_per_s": size / one["seconds"], "syllables_per_s": syllables / one["seconds"]},
-            f"searchidx_{workers}_workers": {**many, "articles_per_s": size / many["seconds"], "syllables_per_s": syllables / many["seconds"]},
-            "plain_whoosh": {**base, "articles_per_s": size / base["seconds"]},
-            "time_ratio_vs_plain": many["seconds"] / base["seconds"],
-            "segmentation_share_1_worker": seg_share,
-            "size_mb": {"searchidx": dir_size(ours) / 2**20, "plain_whoosh": dir_size(plain) / 2**20},
-        },
         "search": {
             "queries": len(queries),
             "searchidx_with_diacritics": latency(lambda q: index.search(q), queries),
@@ -171,12 +161,44 @@ def measure(corpus: Path, size: int, workers: int, work: Path, query_count: int,
     }
 
 
+def measure(corpus: Path, size: int, workers: int, work: Path, query_count: int, rng: random.Random, skip_build: bool) -> dict:
+    """All figures for the first ``size`` articles; with ``skip_build``, only search
+    and similar, on indexes left in ``work`` by an earlier run."""
+    sample = list(articles(corpus, size))
+    size = len(sample)
+    ours, plain = work / f"searchidx-{size}", work / f"plain-{size}"
+    queries = make_queries(sample, query_count, rng)
+    ids = [a.id for a in rng.sample(sample, min(50, size))]
+    if skip_build:
+        return {"articles": size, **search_figures(ours, plain, queries, ids)}
+    syllables = sum(len(syllabify(normalize(a.text).text)) for a in sample)
+    one = build("searchidx", ours, corpus, size, 1)
+    seg_sample = sample[: min(size, 300)]
+    seg_share = segmentation_seconds(seg_sample) / len(seg_sample) / (one["seconds"] / size)
+    many = build("searchidx", ours, corpus, size, workers)
+    base = build("plain", plain, corpus, size)
+    rate = lambda b: {**b, "articles_per_s": size / b["seconds"], "syllables_per_s": syllables / b["seconds"]}  # noqa: E731
+    return {
+        "articles": size,
+        "syllables": syllables,
+        "index": {
+            "searchidx_1_worker": rate(one),
+            f"searchidx_{workers}_workers": rate(many),
+            "plain_whoosh": rate(base),
+            "time_ratio_vs_plain": many["seconds"] / base["seconds"],
+            "segmentation_share_1_worker": seg_share,
+            "size_mb": {"searchidx": dir_size(ours) / 2**20, "plain_whoosh": dir_size(plain) / 2**20},
+        },
+        **search_figures(ours, plain, queries, ids),
+    }
+
+
 def table(results: list[dict], workers: int) -> str:
     lines = [
         f"| articles | searchidx 1 worker art/s | {workers} workers art/s (syll/s) | plain art/s | time vs plain | segmentation share | size MB (plain) | peak RSS MB (worker) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
+    for r in (r for r in results if "index" in r):
         i = r["index"]
         one, many, plain = i["searchidx_1_worker"], i[f"searchidx_{workers}_workers"], i["plain_whoosh"]
         lines.append(
@@ -211,9 +233,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write all figures here")
     parser.add_argument("--workdir", type=Path, help="keep the indexes here (default: a temporary folder)")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--skip-build", action="store_true", help="only search figures, on indexes kept in --workdir")
     args = parser.parse_args(argv)
     if not args.corpus.exists():
         parser.error(f"corpus {args.corpus} not found")
+    if args.skip_build and not args.workdir:
+        parser.error("--skip-build needs --workdir, where an earlier run kept its indexes")
     sizes = [args.limit] if args.limit else [int(s) for s in args.sizes.split(",")]
     rng = random.Random(args.seed)
     analysis = analyzer_speed(list(articles(args.corpus, 400)))
@@ -222,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         results = []
         for size in sizes:
             print(f"measuring {size} articles…", file=sys.stderr)
-            results.append(measure(args.corpus, size, args.workers, work, args.queries, rng))
+            results.append(measure(args.corpus, size, args.workers, work, args.queries, rng, args.skip_build))
     report = {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
