@@ -360,16 +360,19 @@ def article_from_page_text(text: str, path: Path, category: str = "", doc_id: st
     )
 
 
+_LONGEST_TITLE = 150
+
+
 def _split_run_together(text: str) -> list[str]:
     """Title, then the rest, for a file whose lines were run together."""
     dateline = re.search(r"\s\((?:[A-ZĐ]{2,6})\)\s*[-–—]", text)
     if dateline and dateline.start() < 300:
         return [text[: dateline.start()].strip(), text[dateline.start() :].strip()]
     first = _SENTENCE_END.split(text, maxsplit=1)
-    if len(first) == 2 and len(first[0]) <= 300:
+    if len(first) == 2 and len(first[0]) <= _LONGEST_TITLE:
         return [first[0].rstrip("."), first[1]]
-    words = text[:120].rsplit(" ", 1)[0]
-    return [words + "…", text]
+    words = text[:_LONGEST_TITLE].rsplit(" ", 1)[0]
+    return [words + "…", text]  # no telling where the headline ends: keep all as body
 
 
 def read_text_file(path: Path, category: str = "", doc_id: str = "") -> Iterator[Record]:

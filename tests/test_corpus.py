@@ -199,3 +199,12 @@ def test_the_same_text_filed_under_two_topics_is_two_articles(tmp_path):
     found = articles(read_path(tmp_path))
     assert sorted(a.category for a in found) == ["Chính trị - Xã hội", "Pháp luật"]
     assert len({a.id for a in found}) == 2
+
+
+def test_run_together_text_with_no_sentence_break_gets_a_short_title(tmp_path):
+    path = tmp_path / "x.txt"
+    text = "Quảng cáo gặp xui vì bóng đá Quảng bá thương hiệu bằng tài trợ " + "bóng đá rẻ nhưng lắm rủi ro " * 20
+    path.write_text(text, encoding="utf-8")
+    (article,) = articles(read_path(path))
+    assert article.title.endswith("…") and len(article.title) <= 151
+    assert text.strip() in (article.sapo + "\n" + article.body).strip() or text.strip() == article.body.strip()
