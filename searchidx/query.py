@@ -164,6 +164,8 @@ class _Parser:
                     raise self.error(f"AND with nothing before it at column {t.at}")
                 continue
             node = self.unary()
+            if node is None:
+                continue  # a lone "!" or "–": nothing to search for
             if isinstance(node, Text) and nodes and isinstance(nodes[-1], Text) and nodes[-1].fields is None and node.fields is None:
                 nodes[-1] = Text(f"{nodes[-1].text} {node.text}")
             else:
@@ -174,16 +176,17 @@ class _Parser:
             raise self.error(f"missing search terms {where}")
         return nodes[0] if len(nodes) == 1 else And(tuple(nodes))
 
-    def unary(self) -> Node:
+    def unary(self) -> Node | None:
         t = self.peek()
         if t is not None and t.kind in ("NOT", "minus"):
             self.take()
             if self.peek() is None:
                 raise self.error(f"nothing to exclude after {t.text!r}")
-            return Not(self.unary())
+            excluded = self.unary()
+            return Not(excluded) if excluded is not None else None
         return self.primary()
 
-    def primary(self) -> Node:
+    def primary(self) -> Node | None:
         t = self.take()
         if t.kind == "open":
             node = self.or_()
@@ -198,7 +201,7 @@ class _Parser:
             return Phrase(t.text)
         if t.kind == "field":
             return self.field(t)
-        return Text(t.text)
+        return Text(t.text) if any(c.isalnum() for c in t.text) else None
 
     def field(self, t: _Tok) -> Node:
         name = t.text.lower()

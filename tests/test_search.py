@@ -210,3 +210,9 @@ def test_concurrent_readers_during_a_write(tmp_path, vietnews_slice):
         t.join()
     assert not errors
     assert index.search("Hà Nội").total == expected
+
+
+def test_stray_punctuation_is_ignored(sample_index):
+    assert ids(sample_index.search('bão "số 3" !', limit=50)) == ids(sample_index.search('bão "số 3"', limit=50))
+    with pytest.raises(QueryError, match="missing search terms"):
+        sample_index.search("!")
