@@ -68,7 +68,9 @@ ABLATIONS = {
 }
 
 
-def known_item(corpus: Path, sample_size: int, limit: int, workers: int, work: Path, rng: random.Random) -> dict:
+def known_item(
+    corpus: Path, sample_size: int, limit: int, workers: int, work: Path, rng: random.Random, ablation_queries: int
+) -> dict:
     bodies = [replace(a, title="", sapo="") for a in articles(corpus, limit)]
     sample = rng.sample([a for a in articles(corpus, limit) if a.title and a.body], sample_size)
     ours, plain = Index(work / "known-item"), work / "known-item-plain"
@@ -87,7 +89,10 @@ def known_item(corpus: Path, sample_size: int, limit: int, workers: int, work: P
     def plain_run(q: str) -> list[str]:
         return baseline.search(q, snippets=False)
 
-    out: dict[str, dict] = {"articles": len(bodies), "queries": sample_size, "searchidx": {}, "plain_whoosh": {}}
+    out: dict[str, dict] = {
+        "articles": len(bodies), "queries": sample_size, "ablation_queries": ablation_queries,
+        "searchidx": {}, "plain_whoosh": {},
+    }  # fmt: skip
     for name, queries in variants.items():
         out["searchidx"][name] = score(ours_run, queries)
         out["plain_whoosh"][name] = score(plain_run, queries)
@@ -97,7 +102,7 @@ def known_item(corpus: Path, sample_size: int, limit: int, workers: int, work: P
         for k, v in settings.items():
             setattr(search_module, k, v)
         try:
-            out["ablations"][f"{name} ({variant})"] = score(ours_run, variants[variant])
+            out["ablations"][f"{name} ({variant})"] = score(ours_run, variants[variant][:ablation_queries])
         finally:
             for k, v in saved.items():
                 setattr(search_module, k, v)
@@ -181,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=10**9, help="use only the first N articles")
     parser.add_argument("--queries", type=int, default=1000, help="known-item queries")
     parser.add_argument("--similar-queries", type=int, default=500)
+    parser.add_argument("--ablation-queries", type=int, default=300, help="known-item queries for each ablation")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path)
@@ -190,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if "known-item" in parts:
-            report["known-item"] = known_item(args.corpus, args.queries, args.limit, args.workers, work, random.Random(args.seed))
+            report["known-item"] = known_item(
+                args.corpus, args.queries, args.limit, args.workers, work, random.Random(args.seed), args.ablation_queries
+            )
             print(json.dumps(report["known-item"], ensure_ascii=False, indent=1), flush=True)
         if "similar" in parts:
             report["similar"] = split_halves(args.corpus, args.similar_queries, args.limit, args.workers, work, random.Random(args.seed))
