@@ -32,6 +32,7 @@ KEY_TERMS = 25
 COMMON_DF = 0.08  # a term in more than 8% of the articles says little about any one
 MIN_COMMON = 10  # ...but in a small index, a term in a handful of articles is no stop word
 SYLLABLE_WEIGHT = 0.5  # a bare syllable counts half a whole word
+MATCH_FIELDS = ("sapo", "body")
 STOP_WORDS = frozenset(
     """và của là các có được cho với trong những này đã một không người khi để từ đến
     theo về tại như cũng vào ra thì nhưng lại còn sẽ đang rất nhiều năm ngày đó nên nếu
@@ -65,7 +66,7 @@ def key_terms(searcher: Searcher, article: Article, count: int = KEY_TERMS) -> l
             tf[word] += FIELD_WEIGHTS[name] * (1.0 if WORD_JOINER in word else SYLLABLE_WEIGHT)
     scored = []
     for word, weight in tf.items():
-        df = max(reader.doc_frequency(n, word) for n in FIELD_WEIGHTS)
+        df = max(reader.doc_frequency(f, word) for f in MATCH_FIELDS)
         if df == 0 or df > max(COMMON_DF * total, MIN_COMMON):
             continue
         scored.append(KeyTerm(word, weight * math.log(1 + total / df)))
@@ -73,10 +74,12 @@ def key_terms(searcher: Searcher, article: Article, count: int = KEY_TERMS) -> l
 
 
 def _query(terms: list[KeyTerm]) -> wq.Query:
+    """The key terms, weighted, against the leads and bodies of other articles:
+    content with content. (Matching titles too, with search's title weight, let any
+    article whose headline shares a term outrank the real match: on split articles
+    the other half came first 13% of the time instead of 40%.)"""
     top = terms[0].weight
-    return wq.Or(
-        [wq.Term(f, k.term, boost=w * k.weight / top) for k in terms for f, w in FIELD_WEIGHTS.items()]
-    )
+    return wq.Or([wq.Term(f, k.term, boost=k.weight / top) for k in terms for f in MATCH_FIELDS])
 
 
 @dataclass

