@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -58,6 +59,14 @@ def strip_marks(text: str) -> str:
     return fold(text)
 
 
+def as_free_text(title: str) -> str:
+    """A headline as plain words: quotes, brackets, colons and leading dashes are
+    query syntax to searchidx and to Whoosh's parser alike."""
+    text = re.sub(r"[\"“”()\[\]:]", " ", title)
+    text = re.sub(r"(^|\s)[-–—+]+", " ", text)
+    return " ".join(w.lower() if w in ("AND", "OR", "NOT") else w for w in text.split())
+
+
 # --- known item ------------------------------------------------------------------------
 
 #: Each ranking feature switched off in turn, and the queries that show its effect.
@@ -78,9 +87,9 @@ def known_item(
     plain_whoosh.build(plain, bodies, text_fields=("body",))
     baseline = plain_whoosh.PlainSearch(plain, any_word=True)
     variants = {
-        "with diacritics": [(a.title, a.id) for a in sample],
-        "without diacritics": [(strip_marks(a.title), a.id) for a in sample],
-        "NFD": [(unicodedata.normalize("NFD", a.title), a.id) for a in sample],
+        "with diacritics": [(as_free_text(a.title), a.id) for a in sample],
+        "without diacritics": [(strip_marks(as_free_text(a.title)), a.id) for a in sample],
+        "NFD": [(unicodedata.normalize("NFD", as_free_text(a.title)), a.id) for a in sample],
     }
 
     def ours_run(q: str) -> list[str]:
