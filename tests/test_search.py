@@ -44,31 +44,38 @@ def test_accented_query_matches_exactly_what_was_typed(sample_index):
         assert "bão" in (article.title + article.sapo + article.body).lower()
 
 
+def tiny_index(path, **articles: tuple[str, str]) -> Index:
+    """An index of a few articles given as id=(title, body)."""
+    index = Index(path / "ix")
+    index.add([Article(id=i, title=title, body=body) for i, (title, body) in articles.items()])
+    return index
+
+
 def test_exact_unaccented_text_ranks_above_folded_matches(tmp_path):
-    index = Index(tmp_path / "ix")
-    index.add([
-        Article(id="accented", title="Tín dụng tăng", body="Tín dụng ngân hàng tăng mạnh."),
-        Article(id="plain", title="Tin tức tăng", body="Tin tức mới nhất hôm nay."),
-    ])  # fmt: skip
+    index = tiny_index(
+        tmp_path,
+        accented=("Tín dụng tăng", "Tín dụng ngân hàng tăng mạnh."),
+        plain=("Tin tức tăng", "Tin tức mới nhất hôm nay."),
+    )
     assert ids(index.search("tin")) == ["plain", "accented"]
 
 
 def test_whole_word_match_outranks_scattered_syllables(tmp_path):
-    index = Index(tmp_path / "ix")
-    index.add([
-        Article(id="scattered", title="Tin vắn", body="Người dân Gia Định nói chuyện lai rai về thời tiết."),
-        Article(id="word", title="Tin vắn", body="Người dân tỉnh Gia Lai nói chuyện về thời tiết."),
-    ])  # fmt: skip
+    index = tiny_index(
+        tmp_path,
+        scattered=("Tin vắn", "Người dân Gia Định nói chuyện lai rai về thời tiết."),
+        word=("Tin vắn", "Người dân tỉnh Gia Lai nói chuyện về thời tiết."),
+    )
     assert ids(index.search("gia lai")) == ["word", "scattered"]
     assert ids(index.search("Gia Lai")) == ["word", "scattered"]
 
 
 def test_title_match_outranks_body_match(tmp_path):
-    index = Index(tmp_path / "ix")
-    index.add([
-        Article(id="body", title="Tin trong ngày", body="Hôm nay giá cà phê tăng nhẹ ở nhiều nơi, nông dân vui."),
-        Article(id="title", title="Giá cà phê tăng", body="Hôm nay thị trường nông sản biến động ở nhiều nơi."),
-    ])  # fmt: skip
+    index = tiny_index(
+        tmp_path,
+        body=("Tin trong ngày", "Hôm nay giá cà phê tăng nhẹ ở nhiều nơi, nông dân vui."),
+        title=("Giá cà phê tăng", "Hôm nay thị trường nông sản biến động ở nhiều nơi."),
+    )
     assert ids(index.search("cà phê")) == ["title", "body"]
 
 
