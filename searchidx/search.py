@@ -29,7 +29,7 @@ import itertools
 import string
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterator, Sequence
 
 from whoosh import query as wq
@@ -241,7 +241,7 @@ def search_filter(options: SearchOptions) -> wq.Query | None:
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-_DAY = datetime(2000, 1, 2) - datetime(2000, 1, 1)
+_DAY = timedelta(days=1)
 
 
 def match_terms(node: Node | None) -> MatchTerms:

@@ -83,10 +83,8 @@ def _trim(text: str, start: int, end: int, spans: list[tuple[int, int]], width: 
     focus = next((s for s, _ in spans if start <= s < end), start)
     left = max(start, focus - width // 3)
     if left > start:
-        clause = None
-        for clause in _CLAUSE_END.finditer(text, left, focus):
-            pass
-        left = clause.end() if clause else (text.find(" ", left, focus) + 1 or left)
+        clauses = list(_CLAUSE_END.finditer(text, left, focus))
+        left = clauses[-1].end() if clauses else (text.find(" ", left, focus) + 1 or left)
     right = min(end, left + width)
     if right < end:
         cut = text.rfind(" ", focus, right)
