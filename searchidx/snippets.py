@@ -1,10 +1,10 @@
 """Snippets: the best fragments of the original text, with whole words highlighted.
 
 Highlighting works on the stored original text, never on the segmented form. The
-syllables are found again with the cheap regular-expression syllabifier; the word
-boundaries come from the index (pyvi's segmentation, stored as character spans at
-index time), so a match on "Lai" lights up all of "Gia Lai" without running pyvi
-again at query time.
+syllables are found again with the cheap regular-expression syllabifier, and only
+where the diacritic-free text shows a candidate; the word boundaries come from the
+index (pyvi's segmentation, stored as character spans at index time), so a match on
+"Lai" lights up all of "Gia Lai" without running pyvi again at query time.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from searchidx.analysis import PUNCT, normalize, syllabify, term_forms
+from searchidx.analysis import FOLDED, PUNCT, Piece, fold, normalize, syllabify, term_forms
 
 ELLIPSIS = " … "
 _SENTENCE = re.compile(r"[^\n]*?(?:[.!?…]+(?=\s|$)|\n|$)")
@@ -50,7 +50,7 @@ def highlight_spans(text: str, words: list[tuple[int, int]], terms: MatchTerms) 
     through its folded form) gets its folded matches highlighted, so "Hà Nội" does
     not light up every "nói" and "nối"."""
     norm = normalize(text)
-    syllables = [p for p in syllabify(norm.text) if p.kind != PUNCT]
+    syllables = _candidates(norm.text, terms)
     matched = [p for p in syllables if term_forms(p.text)[0] in terms.exact]
     if not matched:
         matched = [p for p in syllables if term_forms(p.text)[1] in terms.folded]
@@ -66,6 +66,28 @@ def highlight_spans(text: str, words: list[tuple[int, int]], terms: MatchTerms) 
         else:
             spans.append((start, end))
     return spans
+
+
+def _candidates(text: str, terms: MatchTerms) -> list[Piece]:
+    """The syllables of ``text`` that may match: those in the space-separated chunks
+    where the diacritic-free text contains a folded term. Syllabifying a whole
+    article for every hit cost as much as the search itself; a chunk syllabifies
+    the same alone as in its text, since no syllable, code or link spans a space."""
+    bare = {fold(t) for t in terms.exact} | {t[len(FOLDED) :] for t in terms.folded}
+    folded = fold(text.lower())
+    if not bare or len(folded) != len(text):  # lower() changed the length: rare scripts
+        return [p for p in syllabify(text) if p.kind != PUNCT]
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(bare, key=len, reverse=True)))
+    pieces: list[Piece] = []
+    end = 0
+    for match in pattern.finditer(folded):
+        if match.start() < end:
+            continue  # inside the chunk just taken
+        start = text.rfind(" ", 0, match.start()) + 1
+        end = text.find(" ", match.end())
+        end = len(text) if end < 0 else end
+        pieces += [p._replace(start=p.start + start, end=p.end + start) for p in syllabify(text[start:end]) if p.kind != PUNCT]
+    return pieces
 
 
 def _sentences(text: str) -> list[tuple[int, int]]:

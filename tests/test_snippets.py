@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from searchidx.analysis import analyze
 from searchidx.snippets import ELLIPSIS, MatchTerms, highlight_spans, make_snippet
 
@@ -50,3 +52,14 @@ def test_long_sentences_are_cut_at_word_boundaries_around_the_match():
 def test_no_match_gives_the_opening_of_the_text():
     snippet = make_snippet("Tin ngắn.", [], terms("không"))
     assert snippet.text == "Tin ngắn." and snippet.highlights == []
+
+
+def test_matches_are_found_in_nfd_text_old_tone_marks_and_codes():
+    text = unicodedata.normalize("NFD", "Mùa xuân hoà bình. Dịch COVID-19 ở Gia Lai.")
+    found = highlight_spans(text, analyze(text).words, terms("hòa", "covid-19", "lai"))
+    assert [unicodedata.normalize("NFC", text[s:e]) for s, e in found] == ["hoà bình", "COVID-19", "Gia Lai"]
+
+
+def test_text_whose_lowercase_changes_length_is_still_highlighted():
+    text = "İstanbul đón đoàn Gia Lai."  # "İ".lower() is two characters
+    assert [text[s:e] for s, e in highlight_spans(text, analyze(text).words, terms("lai"))] == ["Gia Lai"]
