@@ -239,12 +239,46 @@ def _joins(words: list[str], labels: list[str], pieces: list[Piece]) -> list[boo
     return joins
 
 
+def model_features(words: list[str]) -> list[dict[str, object]]:
+    """pyvi's CRF features for each word, exactly as its ``sent2features`` makes
+    them, but with each word's properties and each dictionary look-up computed
+    once instead of up to three times: pyvi's own version is 40% of our analysis."""
+    n = len(words)
+    lower = [w.lower() for w in words]
+    upper = [w.isupper() for w in words]
+    title = [w.istitle() for w in words]
+    bigram = [" ".join(words[i : i + 2]).lower() in ViTokenizer.bi_grams for i in range(n - 1)]
+    trigram = [" ".join(words[i : i + 3]).lower() in ViTokenizer.tri_grams for i in range(n - 2)]
+    features = []
+    for i, word in enumerate(words):
+        f: dict[str, object] = {
+            "bias": 1.0, "word.lower()": lower[i], "word.isupper()": upper[i],
+            "word.istitle()": title[i], "word.isdigit()": word.isdigit(),
+        }  # fmt: skip
+        if i > 0:
+            f["-1:word.lower()"] = lower[i - 1]
+            f["-1:word.istitle()"] = title[i - 1]
+            f["-1:word.isupper()"] = upper[i - 1]
+            f["-1:word.bi_gram()"] = bigram[i - 1]
+            if i > 1:
+                f["-2:word.tri_gram()"] = trigram[i - 2]
+        if i < n - 1:
+            f["+1:word.lower()"] = lower[i + 1]
+            f["+1:word.istitle()"] = title[i + 1]
+            f["+1:word.isupper()"] = upper[i + 1]
+            f["+1:word.bi_gram()"] = bigram[i]
+            if i < n - 2:
+                f["+2:word.tri_gram()"] = trigram[i]
+        features.append(f)
+    return features
+
+
 def segment(pieces: list[Piece]) -> list[list[Piece]]:
     """Group pieces into words with pyvi's CRF model; punctuation is dropped."""
     if not pieces:
         return []
     words = _model_input(pieces)
-    labels = ViTokenizer.model.predict([ViTokenizer.sent2features(words, False)])[0]
+    labels = ViTokenizer.model.predict([model_features(words)])[0]
     joins = _joins(words, labels, pieces)
     grouped: list[list[Piece]] = []
     for piece, joined in zip(pieces, joins):

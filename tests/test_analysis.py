@@ -5,11 +5,14 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from pyvi.ViTokenizer import ViTokenizer
 
+from searchidx import shipped_corpus
 from searchidx.analysis import (
     FOLDED, VietnameseAnalyzer, analyze, canonical_tone, fold, has_diacritics, key,
-    normalize, query_syllables, query_words, syllabify,
+    model_features, normalize, query_syllables, query_words, syllabify,
 )  # fmt: skip
+from searchidx.corpus import Article, read_path
 
 SEED = (
     "(GLO)- Chiều 31-7, tại TP. Pleiku, Khối thi đua các tổ chức Chính trị-Xã hội-Nghề "
@@ -168,3 +171,21 @@ def test_labels_compare_by_key():
 def test_whoosh_analyzer_yields_the_same_terms_with_offsets():
     tokens = [(t.text, t.startchar, t.endchar) for t in VietnameseAnalyzer()(SEED, chars=True, positions=True)]
     assert tokens == [(t.text, t.start, t.end) for t in analyze(SEED).terms]
+
+
+
+def assert_pyvi_features(texts: list[str]) -> None:
+    """The CRF model must see what pyvi would give it, key for key, in order."""
+    for text in texts:
+        words = [p.text for p in syllabify(normalize(text).text)]
+        ours, pyvis = model_features(words), ViTokenizer.sent2features(words, False)
+        assert [list(f.items()) for f in ours] == [list(f.items()) for f in pyvis]
+
+
+def test_model_features_are_pyvis_own_on_the_sample():
+    articles = [r.text for r in read_path(shipped_corpus()) if isinstance(r, Article)]
+    assert_pyvi_features([SEED.upper(), "Ζωή σας ΚΑΙ ΟΔΟΣ", *articles])  # capitals; Greek final sigma
+
+
+def test_model_features_are_pyvis_own_on_real_news(vietnews_slice):
+    assert_pyvi_features([r.text for r in read_path(vietnews_slice) if isinstance(r, Article)])
