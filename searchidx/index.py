@@ -18,12 +18,15 @@ postings (``prepare``), and the parent only feeds them to Whoosh's writer.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import hashlib
 import json
 import os
 import pickle
 import shutil
+import signal
+import sys
 import time
 from array import array
 from collections import defaultdict
@@ -154,9 +157,30 @@ class _SerialWriter(SegmentWriter):
         self.add_document(**document(article, stamp, content_digest))
 
 
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def _die_with(parent: int) -> None:
+    """End this worker when its parent ends, however it ends: a parent killed by
+    SIGKILL or the OOM killer never tells its workers, which would otherwise wait
+    for jobs forever (Linux; elsewhere only a normal exit ends daemonic workers)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before we asked
+        os._exit(1)
+
+
 class _AnalysingTask(SubWriterTask):
     """A Whoosh sub-writer process that also does the analysis, so segmentation and
     posting-writing both run on every core."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self._parent = os.getpid()
+
+    def run(self) -> None:
+        _die_with(self._parent)
+        super().run()
 
     def _process_file(self, filename: str, doc_count: int) -> None:
         storage = self.writer.temp_storage()
@@ -177,7 +201,7 @@ class _ParallelWriter(MpWriter):
             self.storage, self.indexname, self.jobqueue, self.resultqueue,
             self.subargs, self.multisegment,
         )  # fmt: skip
-        task.daemon = True  # ends with the parent rather than waiting for jobs forever
+        task.daemon = True  # a parent that exits normally ends it too
         self.tasks.append(task)
         task.start()
         return task

@@ -141,3 +141,52 @@ def test_a_build_killed_midway_leaves_the_previous_index_answering(tmp_path, vie
     assert Index(tmp_path / "ix").add([article(3)], rebuild=True).indexed == 1
     assert Index.open(tmp_path / "ix").stats().documents == 1
     assert len(list((tmp_path / "ix").glob("gen-*"))) == 2
+
+
+STALLING_BUILD = """
+import sys, time
+from pathlib import Path
+from searchidx import Index
+from searchidx.corpus import read_path
+
+def stalling(path):
+    for i, record in enumerate(read_path(path)):
+        if i == 200:
+            time.sleep(600)  # the workers are left waiting for jobs
+        yield record
+
+Index(sys.argv[1]).add(stalling(Path(sys.argv[2])), rebuild=True, workers=2)
+"""
+
+
+def children(pid: int) -> set[int]:
+    return {int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()}
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers follow their parent on Linux only")
+def test_workers_end_when_their_build_is_killed_alone(tmp_path, vietnews_slice):
+    process = subprocess.Popen(
+        [sys.executable, "-c", STALLING_BUILD, str(tmp_path / "ix"), str(vietnews_slice)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers := children(process.pid)) < 2:
+            assert time.monotonic() < deadline and process.poll() is None, "the build never started its workers"
+            time.sleep(0.05)
+        time.sleep(1)
+        process.kill()  # the parent alone, as the OOM killer would
+        process.wait()
+        deadline = time.monotonic() + 10
+        while alive := {pid for pid in workers if running(pid)}:
+            assert time.monotonic() < deadline, f"workers {alive} outlived their parent"
+            time.sleep(0.05)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
