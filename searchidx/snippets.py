@@ -13,6 +13,7 @@ import re
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from searchidx.analysis import FOLDED, PUNCT, Piece, fold, normalize, syllabify, term_forms
 
@@ -29,6 +30,15 @@ class MatchTerms:
 
     exact: frozenset[str] = frozenset()
     folded: frozenset[str] = frozenset()
+
+    @cached_property
+    def candidates(self) -> re.Pattern[str] | None:
+        """Every term without diacritics, to spot where a lower-cased, folded text
+        may match; built once per query, not once per hit."""
+        bare = {fold(t) for t in self.exact} | {t[len(FOLDED) :] for t in self.folded}
+        if not bare:
+            return None
+        return re.compile("|".join(re.escape(t) for t in sorted(bare, key=len, reverse=True)))
 
 
 @dataclass(frozen=True)
@@ -73,14 +83,12 @@ def _candidates(text: str, terms: MatchTerms) -> list[Piece]:
     where the diacritic-free text contains a folded term. Syllabifying a whole
     article for every hit cost as much as the search itself; a chunk syllabifies
     the same alone as in its text, since no syllable, code or link spans a space."""
-    bare = {fold(t) for t in terms.exact} | {t[len(FOLDED) :] for t in terms.folded}
     folded = fold(text.lower())
-    if not bare or len(folded) != len(text):  # lower() changed the length: rare scripts
+    if terms.candidates is None or len(folded) != len(text):  # lower() changed the length: rare scripts
         return [p for p in syllabify(text) if p.kind != PUNCT]
-    pattern = re.compile("|".join(re.escape(t) for t in sorted(bare, key=len, reverse=True)))
     pieces: list[Piece] = []
     end = 0
-    for match in pattern.finditer(folded):
+    for match in terms.candidates.finditer(folded):
         if match.start() < end:
             continue  # inside the chunk just taken
         start = text.rfind(" ", 0, match.start()) + 1
