@@ -25,13 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import plain_whoosh  # noqa: E402
+
 from searchidx import Article, Index  # noqa: E402
 from searchidx.analysis import analyze, fold, normalize, segment, syllabify  # noqa: E402
 from searchidx.corpus import read_path  # noqa: E402
@@ -151,17 +152,19 @@ def search_figures(ours: Path, plain: Path, queries: list[str], ids: list[str]) 
     return {
         "search": {
             "queries": len(queries),
-            "searchidx_with_diacritics": latency(lambda q: index.search(q), queries),
-            "searchidx_without_diacritics": latency(lambda q: index.search(q), folded),
-            "plain_with_diacritics": latency(lambda q: baseline.search(q), queries),
-            "plain_without_diacritics": latency(lambda q: baseline.search(q), folded),
+            "searchidx_with_diacritics": latency(index.search, queries),
+            "searchidx_without_diacritics": latency(index.search, folded),
+            "plain_with_diacritics": latency(baseline.search, queries),
+            "plain_without_diacritics": latency(baseline.search, folded),
         },
-        "similar": latency(lambda i: index.similar(i), ids),
+        "similar": latency(index.similar, ids),
         "sample_queries": queries[:10],
     }
 
 
-def measure(corpus: Path, size: int, workers: int, work: Path, query_count: int, rng: random.Random, skip_build: bool) -> dict:
+def measure(
+    corpus: Path, size: int, workers: int, work: Path, query_count: int, rng: random.Random, skip_build: bool
+) -> dict:
     """All figures for the first ``size`` articles; with ``skip_build``, only search
     and similar, on indexes left in ``work`` by an earlier run."""
     sample = list(articles(corpus, size))
@@ -195,21 +198,25 @@ def measure(corpus: Path, size: int, workers: int, work: Path, query_count: int,
 
 def table(results: list[dict], workers: int) -> str:
     lines = [
-        f"| articles | searchidx 1 worker art/s | {workers} workers art/s (syll/s) | plain art/s | time vs plain | segmentation share | size MB (plain) | peak RSS MB (worker) |",
+        f"| articles | searchidx 1 worker art/s | {workers} workers art/s (syll/s) | plain art/s | time vs plain "
+        "| segmentation share | size MB (plain) | peak RSS MB (worker) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in (r for r in results if "index" in r):
         i = r["index"]
         one, many, plain = i["searchidx_1_worker"], i[f"searchidx_{workers}_workers"], i["plain_whoosh"]
         lines.append(
-            f"| {r['articles']} | {one['articles_per_s']:.0f} | {many['articles_per_s']:.0f} ({many['syllables_per_s']:.0f}) "
-            f"| {plain['articles_per_s']:.0f} | {i['time_ratio_vs_plain']:.2f}x | {i['segmentation_share_1_worker']:.0%} "
+            f"| {r['articles']} | {one['articles_per_s']:.0f} "
+            f"| {many['articles_per_s']:.0f} ({many['syllables_per_s']:.0f}) "
+            f"| {plain['articles_per_s']:.0f} | {i['time_ratio_vs_plain']:.2f}x "
+            f"| {i['segmentation_share_1_worker']:.0%} "
             f"| {i['size_mb']['searchidx']:.0f} ({i['size_mb']['plain_whoosh']:.0f}) "
             f"| {many['peak_rss_mb']:.0f} ({many['worker_peak_rss_mb']:.0f}) |"
         )
     lines += [
         "",
-        "| articles | search ms median / p95 / p99 | without diacritics | plain Whoosh | plain, without diacritics | similar median / p95 |",
+        "| articles | search ms median / p95 / p99 | without diacritics | plain Whoosh "
+        "| plain, without diacritics | similar median / p95 |",
         "|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:

@@ -30,15 +30,16 @@ import tempfile
 import time
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 import plain_whoosh  # noqa: E402
 from bench import articles, percentile  # noqa: E402
+
 from searchidx import Article, Index  # noqa: E402
 from searchidx import search as search_module  # noqa: E402
 from searchidx.analysis import fold  # noqa: E402
@@ -147,7 +148,10 @@ def split_halves(corpus: Path, sample_size: int, limit: int, workers: int, work:
             indexed.append(a)
     index = Index(work / "halves")
     index.add(indexed, rebuild=True, workers=workers)
-    ranks = [reciprocal_rank([h.id for h in index.similar(text=text, limit=10, snippets=False).hits], doc_id) for doc_id, text in firsts.items()]
+    ranks = [
+        reciprocal_rank([h.id for h in index.similar(text=text, limit=10, snippets=False).hits], doc_id)
+        for doc_id, text in firsts.items()
+    ]
     times = []
     for doc_id in list(chosen)[:200]:
         started = time.perf_counter()
@@ -209,14 +213,24 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         if "known-item" in parts:
             report["known-item"] = known_item(
-                args.corpus, args.queries, args.limit, args.workers, work, random.Random(args.seed), args.ablation_queries
+                args.corpus,
+                args.queries,
+                args.limit,
+                args.workers,
+                work,
+                random.Random(args.seed),
+                args.ablation_queries,
             )
             print(json.dumps(report["known-item"], ensure_ascii=False, indent=1), flush=True)
         if "similar" in parts:
-            report["similar"] = split_halves(args.corpus, args.similar_queries, args.limit, args.workers, work, random.Random(args.seed))
+            report["similar"] = split_halves(
+                args.corpus, args.similar_queries, args.limit, args.workers, work, random.Random(args.seed)
+            )
             print(json.dumps(report["similar"], ensure_ascii=False, indent=1), flush=True)
         if "topics" in parts:
-            report["topics"] = topic_precision(args.topics_corpus, args.similar_queries, args.limit, args.workers, work, random.Random(args.seed))
+            report["topics"] = topic_precision(
+                args.topics_corpus, args.similar_queries, args.limit, args.workers, work, random.Random(args.seed)
+            )
             print(json.dumps(report["topics"], ensure_ascii=False, indent=1), flush=True)
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2))

@@ -4,8 +4,8 @@ segmentation and no folding, queried the way its documentation suggests."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from whoosh import fields, index, qparser
 from whoosh.analysis import StandardAnalyzer

@@ -6,11 +6,11 @@ similar, show, duplicates, stats) and the dataclasses it returns.
 
 __version__ = "0.1.0"
 
-from searchidx.api import Index, Stats, shipped_corpus  # noqa: E402
-from searchidx.corpus import Article, ReadOptions  # noqa: E402
-from searchidx.errors import SearchidxError  # noqa: E402
-from searchidx.index import BuildReport  # noqa: E402
-from searchidx.search import Hit, Results, SearchOptions  # noqa: E402
+from searchidx.api import Index, Stats, shipped_corpus
+from searchidx.corpus import Article, ReadOptions
+from searchidx.errors import SearchidxError
+from searchidx.index import BuildReport
+from searchidx.search import Hit, Results, SearchOptions
 
 __all__ = [
     "Article", "BuildReport", "Hit", "Index", "ReadOptions", "Results",

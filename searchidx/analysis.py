@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 from pyvi.ViTokenizer import ViTokenizer
 from whoosh.analysis import Token, Tokenizer
@@ -95,9 +96,7 @@ _OPEN_DIPHTHONG = re.compile(r"(.*?)(oa|oe|uy)")
 def _fold_table() -> dict[int, str]:
     table = {ord("đ"): "d", ord("Đ"): "D"}
     for cp in range(0x00C0, 0x1EFF + 1):
-        base = "".join(
-            c for c in unicodedata.normalize("NFD", chr(cp)) if not unicodedata.combining(c)
-        )
+        base = "".join(c for c in unicodedata.normalize("NFD", chr(cp)) if not unicodedata.combining(c))
         if base != chr(cp) and len(base) == 1 and base.isascii():
             table[cp] = base
     return table
@@ -186,14 +185,14 @@ def syllabify(text: str) -> list[Piece]:
         if kind == "word" and not token.isalnum() and not _DIGIT.search(token):
             base = m.start()
             pieces.extend(
-                Piece(p.lastgroup, p.group(), base + p.start(), base + p.end())
+                Piece(p.lastgroup or "", p.group(), base + p.start(), base + p.end())
                 for p in _PARTS_AND_SEPARATORS.finditer(token)
             )
         elif kind == "word":
             kind = CODE if _DIGIT.search(token) else SYLLABLE
             pieces.append(Piece(kind, token, m.start(), m.end()))
         else:
-            pieces.append(Piece(kind, token, m.start(), m.end()))
+            pieces.append(Piece(kind or "", token, m.start(), m.end()))
     return pieces
 
 
@@ -213,7 +212,7 @@ def _model_input(pieces: list[Piece]) -> list[str]:
     for i, piece in enumerate(pieces):
         if piece.kind == SYLLABLE and piece.text.isupper():
             run.append(i)
-        elif piece.kind == SYLLABLE or piece.kind == LINK:
+        elif piece.kind in (SYLLABLE, LINK):
             _title_case_run(words, run)
             run = []
     _title_case_run(words, run)
@@ -281,7 +280,7 @@ def segment(pieces: list[Piece]) -> list[list[Piece]]:
     labels = ViTokenizer.model.predict([model_features(words)])[0]
     joins = _joins(words, labels, pieces)
     grouped: list[list[Piece]] = []
-    for piece, joined in zip(pieces, joins):
+    for piece, joined in zip(pieces, joins, strict=False):
         if piece.kind == PUNCT:
             continue
         if joined and grouped:
@@ -382,7 +381,7 @@ class VietnameseTokenizer(Tokenizer):
     """The analysis chain as a Whoosh tokenizer, so that Whoosh's own machinery
     (``field.index``, its query parser, highlighters) sees the same terms."""
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         value: str,
         positions: bool = False,

@@ -15,16 +15,19 @@ from __future__ import annotations
 import os
 import sysconfig
 import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
-from searchidx import fingerprint, index as _index, search as _search, similar as _similar
+from searchidx import fingerprint
+from searchidx import index as _index
+from searchidx import search as _search
+from searchidx import similar as _similar
 from searchidx.analysis import ANALYZER_VERSION
 from searchidx.corpus import Article, ReadOptions, Record, read_corpus, read_path
 from searchidx.errors import IndexNotFound, QueryError, UnknownArticle
@@ -75,7 +78,7 @@ class Index:
     # -- lifecycle --
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None) -> "Index":
+    def open(cls, path: str | os.PathLike[str] | None = None) -> Index:
         """Open an existing index; raises IndexNotFound or IncompatibleIndex."""
         index = cls(path)
         index._searcher()
@@ -91,7 +94,7 @@ class Index:
             self._open.clear()
         self._local = threading.local()
 
-    def __enter__(self) -> "Index":
+    def __enter__(self) -> Index:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -137,10 +140,22 @@ class Index:
         )  # fmt: skip
 
     def index_paths(
-        self, paths: Sequence[str | os.PathLike[str]], read_options: ReadOptions = ReadOptions(), **kwargs: object
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        read_options: ReadOptions | None = None,
+        *,
+        rebuild: bool = False,
+        workers: int = 1,
+        wait: float = 0.0,
+        on_progress: ProgressCallback | None = None,
+        on_problem: ProblemCallback | None = None,
     ) -> BuildReport:
-        """Index corpus files and folders (see ``searchidx.corpus`` for formats)."""
-        return self.add(read_corpus([Path(p) for p in paths], read_options), **kwargs)  # type: ignore[arg-type]
+        """Index corpus files and folders (see ``searchidx.corpus`` for formats);
+        the other arguments are those of ``add``."""
+        records = read_corpus([Path(p) for p in paths], read_options or ReadOptions())
+        return self.add(
+            records, rebuild=rebuild, workers=workers, wait=wait, on_progress=on_progress, on_problem=on_problem
+        )
 
     def delete(self, ids: Iterable[str], wait: float = 0.0) -> int:
         return _index.delete(self.path, ids, wait=wait)
@@ -225,8 +240,8 @@ class Index:
             fields=sorted(n for n in searcher.schema.names() if not n.startswith("_")),
             size_bytes=_index.index_size(generation),
             segments=len(searcher.reader().leaf_readers()),
-            analyzer_version=int(meta.get("analyzer", ANALYZER_VERSION)),  # type: ignore[arg-type]
-            schema_version=int(meta.get("schema", 0)),  # type: ignore[arg-type]
+            analyzer_version=int(str(meta.get("analyzer", ANALYZER_VERSION))),
+            schema_version=int(str(meta.get("schema", 0))),
             first_date=first[0]["date"] if len(first) else None,
             last_date=last[0]["date"] if len(last) else None,
         )
@@ -238,7 +253,7 @@ class Index:
             docnum = searcher.document_number(url=doc_id)
         if docnum is None:
             raise UnknownArticle(f"no article with id {doc_id!r} in the index")
-        return docnum
+        return int(docnum)
 
 
 def _stored_article(doc: dict) -> Article:  # type: ignore[type-arg]

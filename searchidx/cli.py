@@ -13,8 +13,9 @@ import functools
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable, TextIO
+from typing import TextIO
 
 import click
 import orjson
@@ -65,7 +66,10 @@ def filter_options(command: Callable) -> Callable:  # type: ignore[type-arg]
     options = [
         click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Only articles from this day on."),
         click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Only articles up to this day."),
-        click.option("--category", "categories", multiple=True, help="Only this category (repeatable; accents and case ignored)."),
+        click.option(
+            "--category", "categories", multiple=True,
+            help="Only this category (repeatable; accents and case ignored).",
+        ),
         click.option("--source", "sources", multiple=True, help="Only this source (repeatable)."),
         click.option("--limit", default=10, show_default=True, type=click.IntRange(0), help="Hits to show."),
         click.option("--offset", default=0, type=click.IntRange(0), help="Hits to skip."),
@@ -208,9 +212,23 @@ def _category_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @index_option
 @click.option("--rebuild", is_flag=True, help="Start from nothing (built beside the old index, then swapped in).")
-@click.option("--workers", type=click.IntRange(1), default=os.cpu_count() or 1, show_default=True, help="Processes for segmentation.")
-@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Write rejected records here (JSON Lines).")
-@click.option("--category-name", "category_names", multiple=True, metavar="FOLDER=NAME", help="Display name for a category folder.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Processes for segmentation.",
+)
+@click.option(
+    "--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Write rejected records here (JSON Lines)."
+)
+@click.option(
+    "--category-name",
+    "category_names",
+    multiple=True,
+    metavar="FOLDER=NAME",
+    help="Display name for a category folder.",
+)
 @click.option("--wait", type=click.FloatRange(0), default=0, help="Seconds to wait for another writer to finish.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @handles_errors
@@ -232,11 +250,15 @@ def index_command(
             click.echo(("\n" if progress.tty and not quiet else "") + str(problem), err=True)
         if reject_log:
             level = "rejected" if isinstance(problem, Reject) else "warning"
-            reject_log.write(_json({"path": problem.path, "line": problem.line, "reason": problem.reason, "level": level}) + "\n")
+            reject_log.write(
+                _json({"path": problem.path, "line": problem.line, "reason": problem.reason, "level": level}) + "\n"
+            )
 
     try:
         records = read_corpus(paths, ReadOptions(_category_map(category_names)))
-        report = index.add(records, rebuild=rebuild, workers=workers, wait=wait, on_progress=progress, on_problem=on_problem)
+        report = index.add(
+            records, rebuild=rebuild, workers=workers, wait=wait, on_progress=progress, on_problem=on_problem
+        )
     finally:
         progress.finish()
         if reject_log:
@@ -269,11 +291,17 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 @filter_options
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--facets", is_flag=True, help="Count hits by category, source and month.")
-@click.option("--batch", type=click.File("r", encoding="utf-8"), help="Run every query of FILE ('-' for stdin): 'query' or 'qid<TAB>query' a line.")
+@click.option(
+    "--batch",
+    type=click.File("r", encoding="utf-8"),
+    help="Run every query of FILE ('-' for stdin): 'query' or 'qid<TAB>query' a line.",
+)
 @click.option("--no-snippets", is_flag=True, help="Skip snippets (faster).")
 @click.option("--any", "match_any", is_flag=True, help="Match articles with any of the words (ranked), not only all.")
 @handles_errors
-def search_command(query: str, index_dir: Path | None, fmt: str, batch: TextIO | None, no_snippets: bool, **kwargs: object) -> None:
+def search_command(
+    query: str, index_dir: Path | None, fmt: str, batch: TextIO | None, no_snippets: bool, **kwargs: object
+) -> None:
     """Search: words (all must match), "phrases", OR, NOT/-word, (groups),
     title:/sapo:/body:/category:/source:/tags:/date: fields."""
     index = _open_for_reading(index_dir)
@@ -309,7 +337,13 @@ def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
         _write_json(article.to_dict())
         return
     click.echo(click.style(article.title, bold=True))
-    meta = [article.date.strftime("%Y-%m-%d %H:%M") if article.date else "", article.category, article.source, article.url, article.id]
+    meta = [
+        article.date.strftime("%Y-%m-%d %H:%M") if article.date else "",
+        article.category,
+        article.source,
+        article.url,
+        article.id,
+    ]
     click.echo(click.style(" · ".join(x for x in meta if x), dim=True))
     if article.sapo:
         click.echo("\n" + click.style(article.sapo, bold=True))
@@ -321,7 +355,12 @@ def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
 @index_option
 @filter_options
 @click.option("--text", help="Find articles like this text.")
-@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="…like this article file (page text or JSON).")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="…like this article file (page text or JSON).",
+)
 @click.option("--duplicates", "keep_duplicates", is_flag=True, help="Keep near-duplicates instead of collapsing them.")
 @click.option("--explain", is_flag=True, help="Show the key terms and which ones each result shares.")
 @handles_errors
@@ -391,4 +430,3 @@ def delete_command(ids: tuple[str, ...], index_dir: Path | None, wait: float) ->
     click.echo(f"deleted {deleted} of {len(ids)}", err=True)
     if deleted < len(ids):
         sys.exit(2)
-

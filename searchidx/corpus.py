@@ -21,10 +21,11 @@ import io
 import json
 import os
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Mapping, Union
+from typing import IO
 
 from searchidx.analysis import key, normalize
 
@@ -88,7 +89,7 @@ class Warn(Problem):
     label = "warning: "
 
 
-Record = Union[Article, Reject, Warn]
+Record = Article | Reject | Warn
 
 
 @dataclass(frozen=True)
@@ -215,7 +216,7 @@ def article_from_record(record: object, path: str, line: int) -> Iterator[Record
 def _open_text(path: Path) -> IO[str]:
     """Open a UTF-8 file, transparently gunzipped; bad bytes become U+FFFD so that
     one bad record cannot stop the file (the record is then rejected by line)."""
-    raw: IO[bytes] = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    raw: IO[bytes] = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # type: ignore[assignment]
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None)
 
 
@@ -354,7 +355,7 @@ def article_from_page_text(text: str, path: Path, category: str = "", doc_id: st
         title=title,
         sapo=sapo,
         body="\n".join(body),
-        date=datetime(*map(int, day.groups())) if day else None,
+        date=datetime(int(day[1]), int(day[2]), int(day[3])) if day else None,
         category=category,
         source=source,
     )

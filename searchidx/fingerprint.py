@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
-from searchidx.analysis import fold, normalize, syllabify, SYLLABLE, CODE
+from searchidx.analysis import CODE, SYLLABLE, fold, normalize, syllabify
 
 SHINGLE = 4
 PERMUTATIONS = 64
@@ -32,17 +32,10 @@ _EMPTY = np.full(PERMUTATIONS, 0xFFFFFFFF, dtype=np.uint32)
 
 
 def shingles(text: str) -> set[int]:
-    words = [
-        fold(p.text.lower())
-        for p in syllabify(normalize(text).text)
-        if p.kind in (SYLLABLE, CODE)
-    ]
+    words = [fold(p.text.lower()) for p in syllabify(normalize(text).text) if p.kind in (SYLLABLE, CODE)]
     if len(words) < SHINGLE:
         return {zlib.crc32(" ".join(words).encode())} if words else set()
-    return {
-        zlib.crc32(" ".join(words[i : i + SHINGLE]).encode())
-        for i in range(len(words) - SHINGLE + 1)
-    }
+    return {zlib.crc32(" ".join(words[i : i + SHINGLE]).encode()) for i in range(len(words) - SHINGLE + 1)}
 
 
 def signature(text: str) -> bytes:
@@ -52,7 +45,7 @@ def signature(text: str) -> bytes:
         return _EMPTY.tobytes()
     # universal hashing (a*x + b) mod p; every product stays below 2**62
     permuted = (_A * (hashes[None, :] % _PRIME) + _B) % _PRIME
-    return permuted.min(axis=1).astype(np.uint32).tobytes()
+    return bytes(permuted.min(axis=1).astype(np.uint32).tobytes())
 
 
 def similarity(a: bytes, b: bytes) -> float:

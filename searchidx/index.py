@@ -30,11 +30,13 @@ import sys
 import time
 from array import array
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterable, Union
+from typing import IO
 
-from whoosh import columns, fields, index as whoosh_index
+from whoosh import columns, fields
+from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
@@ -300,9 +302,9 @@ class WriteLock:
     def __init__(self, directory: Path, wait: float = 0.0) -> None:
         self.path = directory / "write.lock"
         self.wait = wait
-        self._file = None
+        self._file: IO[str] | None = None
 
-    def __enter__(self) -> "WriteLock":
+    def __enter__(self) -> WriteLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         f = open(self.path, "a+")
         deadline = time.monotonic() + self.wait
@@ -337,7 +339,8 @@ class WriteLock:
 
 def read_meta(generation: Path) -> dict[str, object]:
     try:
-        return json.loads((generation / META_FILE).read_text())
+        meta: dict[str, object] = json.loads((generation / META_FILE).read_text())
+        return meta
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
 
@@ -394,7 +397,7 @@ class BuildReport:
 
 
 ProgressCallback = Callable[[BuildReport], None]
-ProblemCallback = Callable[[Union[Reject, Warn]], None]
+ProblemCallback = Callable[[Reject | Warn], None]
 
 
 def build(
@@ -452,7 +455,10 @@ def _write(
     last_report = 0.0
     for number, record in enumerate(records):
         if not isinstance(record, Article):
-            (report.rejected if isinstance(record, Reject) else report.warnings).append(record)
+            if isinstance(record, Reject):
+                report.rejected.append(record)
+            else:
+                report.warnings.append(record)
             if on_problem:
                 on_problem(record)
             continue
@@ -497,7 +503,7 @@ def delete(directory: Path, ids: Iterable[str], wait: float = 0.0) -> int:
     with WriteLock(directory, wait=wait):
         _, ix = open_generation(directory)
         writer = ix.writer()
-        count = sum(writer.delete_by_term("id", doc_id) for doc_id in ids)
+        count = sum(int(writer.delete_by_term("id", doc_id)) for doc_id in ids)
         writer.commit()
     return count
 
@@ -511,4 +517,3 @@ def optimize(directory: Path, wait: float = 0.0) -> None:
     with WriteLock(directory, wait=wait):
         _, ix = open_generation(directory)
         ix.optimize()
-

@@ -24,7 +24,6 @@ import re
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Union
 
 from searchidx.errors import QueryError
 
@@ -63,20 +62,20 @@ class DateRange:
 
 @dataclass(frozen=True)
 class Not:
-    node: "Node"
+    node: Node
 
 
 @dataclass(frozen=True)
 class And:
-    nodes: tuple["Node", ...]
+    nodes: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    nodes: tuple["Node", ...]
+    nodes: tuple[Node, ...]
 
 
-Node = Union[Text, Phrase, Label, DateRange, Not, And, Or]
+Node = Text | Phrase | Label | DateRange | Not | And | Or
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -166,7 +165,13 @@ class _Parser:
             node = self.unary()
             if node is None:
                 continue  # a lone "!" or "–": nothing to search for
-            if isinstance(node, Text) and nodes and isinstance(nodes[-1], Text) and nodes[-1].fields is None and node.fields is None:
+            if (
+                isinstance(node, Text)
+                and nodes
+                and isinstance(nodes[-1], Text)
+                and nodes[-1].fields is None
+                and node.fields is None
+            ):
                 nodes[-1] = Text(f"{nodes[-1].text} {node.text}")
             else:
                 nodes.append(node)
@@ -214,13 +219,15 @@ class _Parser:
             return parse_date_range(value.text)
         if name in LABEL_FIELDS:
             if value.kind not in ("word", "phrase"):
-                raise self.error(f"{name}: takes one value, e.g. {name}:\"…\"")
+                raise self.error(f'{name}: takes one value, e.g. {name}:"…"')
             return Label(name, value.text)
         if value.kind == "phrase":
             return Phrase(value.text, (name,))
         if value.kind == "open":
             self.i -= 1
-            return _restrict(self.primary(), (name,))
+            group = self.primary()
+            assert group is not None  # an opening parenthesis always yields a node or fails
+            return _restrict(group, (name,))
         return Text(value.text, (name,))
 
 
@@ -274,9 +281,9 @@ def parse_date_range(text: str) -> DateRange:
             }[op]  # fmt: skip
     if ".." in text:
         low, high = text.split("..", 1)
-        start = date_bounds(low)[0] if low else None
-        end = date_bounds(high)[1] if high else None
-        if start and end and start >= end:
+        low_start = date_bounds(low)[0] if low else None
+        high_end = date_bounds(high)[1] if high else None
+        if low_start and high_end and low_start >= high_end:
             raise QueryError(f"empty date range {text!r}: the start is after the end")
-        return DateRange(start, end)
+        return DateRange(low_start, high_end)
     return DateRange(*date_bounds(text))

@@ -28,18 +28,19 @@ from __future__ import annotations
 import itertools
 import string
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Iterator, Sequence
 
-from whoosh import query as wq
 from whoosh import collectors, scoring, sorting
+from whoosh import query as wq
 from whoosh.reading import IndexReader
-from whoosh.searching import Results as WhooshResults, Searcher
+from whoosh.searching import Results as WhooshResults
+from whoosh.searching import Searcher
 
 from searchidx.analysis import FOLDED, WORD_JOINER, has_diacritics, key, query_syllables, query_words
 from searchidx.errors import QueryError
-from searchidx.query import And, DateRange, Label, Node, Not, Or, Phrase, Text, TEXT_FIELDS, parse
+from searchidx.query import TEXT_FIELDS, And, DateRange, Label, Node, Not, Or, Phrase, Text, parse
 from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, unpack_spans
 
 FIELD_WEIGHTS = {"title": 2.5, "sapo": 1.5, "body": 1.0}
@@ -135,11 +136,7 @@ class Results:
 
 def _each_field(fields: Sequence[str], term: str, reader: IndexReader, scale: float = 1.0) -> list[wq.Query]:
     """The term in every field that has it, weighted by field."""
-    return [
-        wq.Term(f, term, boost=FIELD_WEIGHTS[f] * scale)
-        for f in fields
-        if reader.doc_frequency(f, term)
-    ]
+    return [wq.Term(f, term, boost=FIELD_WEIGHTS[f] * scale) for f in fields if reader.doc_frequency(f, term)]
 
 
 def _any_field(fields: Sequence[str], term: str, reader: IndexReader) -> wq.Query:
@@ -153,11 +150,7 @@ def _folded_ngrams(folded: list[str]) -> list[str]:
     """Candidate words for a query typed without diacritics, which pyvi cannot
     segment: every run of two or three syllables ("~ha_noi")."""
     bare = [t[len(FOLDED) :] for t in folded]
-    return [
-        FOLDED + WORD_JOINER.join(bare[i : i + n])
-        for n in (2, 3)
-        for i in range(len(bare) - n + 1)
-    ]
+    return [FOLDED + WORD_JOINER.join(bare[i : i + n]) for n in (2, 3) for i in range(len(bare) - n + 1)]
 
 
 def _typed_terms(text: str) -> tuple[list[tuple[str, str]], bool, list[str]]:
@@ -349,12 +342,15 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
     if options.limit < 0 or options.offset < 0:
         raise QueryError("limit and offset must not be negative")
     node, query = compile_query(options, searcher.reader())
-    kwargs: dict[str, object] = {"filter": search_filter(options)}
-    if options.sort != "relevance":
-        kwargs.update(sortedby="date", reverse=options.sort == "-date")
-    if options.facets:
-        kwargs.update(groupedby={name: sorting.FieldFacet(name) for name in FACETS})
-    results = run_query(searcher, query, limit=max(1, options.offset + options.limit), **kwargs)
+    results = run_query(
+        searcher,
+        query,
+        limit=max(1, options.offset + options.limit),
+        sortedby=None if options.sort == "relevance" else "date",
+        reverse=options.sort == "-date",
+        groupedby={name: sorting.FieldFacet(name) for name in FACETS} if options.facets else None,
+        filter=search_filter(options),
+    )
     terms = match_terms(node) if options.snippets else None
     window = range(options.offset, min(len(results.top_n), options.offset + options.limit))
     hits = [make_hit(searcher, results.docnum(i), i + 1, results.score(i) or 0.0, terms) for i in window]
@@ -386,10 +382,7 @@ def iter_hits(searcher: Searcher, options: SearchOptions, page_size: int = 100) 
 
 # --- "did you mean" --------------------------------------------------------------------
 
-_VIETNAMESE_LETTERS = (
-    string.ascii_lowercase
-    + "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
-)
+_VIETNAMESE_LETTERS = string.ascii_lowercase + "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
 
 
 def _edits(word: str) -> set[str]:
@@ -443,15 +436,13 @@ def suggest(searcher: Searcher, options: SearchOptions) -> str | None:
     candidates first, a few combinations at most."""
     reader = searcher.reader()
     words = options.query.split()
-    choices = [
-        [w] if ":" in w else _respellings(reader, words, i) for i, w in enumerate(words)
-    ]
-    if all(c == [w] for c, w in zip(choices, words)) or not all(choices):
+    choices = [[w] if ":" in w else _respellings(reader, words, i) for i, w in enumerate(words)]
+    if all(c == [w] for c, w in zip(choices, words, strict=False)) or not all(choices):
         return None
     for respelled in itertools.islice(itertools.product(*choices), 27):
         probe = replace(options, query=" ".join(respelled), limit=1, offset=0, facets=False, snippets=False)
         try:
-            node, query = compile_query(probe, reader)
+            _node, query = compile_query(probe, reader)
         except QueryError:
             return None
         if run_query(searcher, query, 1, filter=search_filter(probe)).scored_length():

@@ -1,4 +1,4 @@
-""""More like this": key terms of an article, the articles that share them, and
+""" "More like this": key terms of an article, the articles that share them, and
 near-duplicates collapsed.
 
 Key terms are chosen by tf-idf over the segmented article: each term's frequency,
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
@@ -34,10 +34,78 @@ MIN_COMMON = 10  # ...but in a small index, a term in a handful of articles is n
 SYLLABLE_WEIGHT = 0.5  # a bare syllable counts half a whole word
 MATCH_FIELDS = ("sapo", "body")
 STOP_WORDS = frozenset(
-    """và của là các có được cho với trong những này đã một không người khi để từ đến
-    theo về tại như cũng vào ra thì nhưng lại còn sẽ đang rất nhiều năm ngày đó nên nếu
-    bị do vì mà sau trước trên dưới hơn cả hay hoặc thể việc lúc này kia ấy đây gì nào
-    ông bà anh chị em tôi chúng họ mình ai""".split()
+    [
+        "và",
+        "của",
+        "là",
+        "các",
+        "có",
+        "được",
+        "cho",
+        "với",
+        "trong",
+        "những",
+        "này",
+        "đã",
+        "một",
+        "không",
+        "người",
+        "khi",
+        "để",
+        "từ",
+        "đến",
+        "theo",
+        "về",
+        "tại",
+        "như",
+        "cũng",
+        "vào",
+        "ra",
+        "thì",
+        "nhưng",
+        "lại",
+        "còn",
+        "sẽ",
+        "đang",
+        "rất",
+        "nhiều",
+        "năm",
+        "ngày",
+        "đó",
+        "nên",
+        "nếu",
+        "bị",
+        "do",
+        "vì",
+        "mà",
+        "sau",
+        "trước",
+        "trên",
+        "dưới",
+        "hơn",
+        "cả",
+        "hay",
+        "hoặc",
+        "thể",
+        "việc",
+        "lúc",
+        "này",
+        "kia",
+        "ấy",
+        "đây",
+        "gì",
+        "nào",
+        "ông",
+        "bà",
+        "anh",
+        "chị",
+        "em",
+        "tôi",
+        "chúng",
+        "họ",
+        "mình",
+        "ai",
+    ]
 )
 
 
@@ -54,7 +122,7 @@ class KeyTerm:
 def key_terms(searcher: Searcher, article: Article, count: int = KEY_TERMS) -> list[KeyTerm]:
     reader = searcher.reader()
     total = max(reader.doc_count(), 1)
-    tf: Counter[str] = Counter()
+    tf: defaultdict[str, float] = defaultdict(float)
     for name in ("title", "sapo", "body"):
         text = getattr(article, name)
         if not text:
@@ -113,9 +181,7 @@ def similar(
     mask = wq.Term("id", exclude_id) if exclude_id else None
     wanted = options.offset + options.limit
     fetch = wanted if keep_duplicates else wanted * 3 + 10
-    results = run_query(
-        searcher, _query(terms), limit=fetch, filter=search_filter(options), mask=mask, terms=explain
-    )
+    results = run_query(searcher, _query(terms), limit=fetch, filter=search_filter(options), mask=mask, terms=explain)
     fingerprints = searcher.reader().column_reader("fingerprint")
     ids = searcher.reader().column_reader("id")
     own = signature(article.text)

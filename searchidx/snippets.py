@@ -49,7 +49,7 @@ class Snippet:
 
 def unpack_spans(packed: bytes) -> list[tuple[int, int]]:
     values = array("I", packed)
-    return list(zip(values[0::2], values[1::2]))
+    return list(zip(values[0::2], values[1::2], strict=False))
 
 
 def highlight_spans(text: str, words: list[tuple[int, int]], terms: MatchTerms) -> list[tuple[int, int]]:
@@ -94,7 +94,9 @@ def _candidates(text: str, terms: MatchTerms) -> list[Piece]:
         start = text.rfind(" ", 0, match.start()) + 1
         end = text.find(" ", match.end())
         end = len(text) if end < 0 else end
-        pieces += [p._replace(start=p.start + start, end=p.end + start) for p in syllabify(text[start:end]) if p.kind != PUNCT]
+        pieces += [
+            p._replace(start=p.start + start, end=p.end + start) for p in syllabify(text[start:end]) if p.kind != PUNCT
+        ]
     return pieces
 
 

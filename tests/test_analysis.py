@@ -9,8 +9,18 @@ from pyvi.ViTokenizer import ViTokenizer
 
 from searchidx import shipped_corpus
 from searchidx.analysis import (
-    FOLDED, VietnameseAnalyzer, analyze, canonical_tone, fold, has_diacritics, key,
-    model_features, normalize, query_syllables, query_words, syllabify,
+    FOLDED,
+    VietnameseAnalyzer,
+    analyze,
+    canonical_tone,
+    fold,
+    has_diacritics,
+    key,
+    model_features,
+    normalize,
+    query_syllables,
+    query_words,
+    syllabify,
 )  # fmt: skip
 from searchidx.corpus import Article, read_path
 
@@ -84,7 +94,13 @@ def test_invisible_characters_and_odd_spaces_are_removed():
 
 @pytest.mark.parametrize(
     "accented, folded",
-    [("Hà Nội", "ha noi"), ("Đông y", "dong y"), ("Chữ thập đỏ", "chu thap do"), ("ĐƯỜNG", "DUONG"), ("đường", "duong")],
+    [
+        ("Hà Nội", "ha noi"),
+        ("Đông y", "dong y"),
+        ("Chữ thập đỏ", "chu thap do"),
+        ("ĐƯỜNG", "DUONG"),
+        ("đường", "duong"),
+    ],
 )
 def test_folding_removes_diacritics_and_maps_d(accented, folded):
     assert fold(accented).lower() == folded.lower()
@@ -171,7 +187,6 @@ def test_labels_compare_by_key():
 def test_whoosh_analyzer_yields_the_same_terms_with_offsets():
     tokens = [(t.text, t.startchar, t.endchar) for t in VietnameseAnalyzer()(SEED, chars=True, positions=True)]
     assert tokens == [(t.text, t.start, t.end) for t in analyze(SEED).terms]
-
 
 
 def assert_pyvi_features(texts: list[str]) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import write_jsonl
+
 from searchidx.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,9 @@ def test_batch_jsonl_and_trec(index_dir):
 
 
 def test_batch_reports_bad_lines_and_carries_on(index_dir):
-    result = CliRunner().invoke(main, ["search", "--batch", "-", "--index", index_dir, "--format", "jsonl"], input='a\t"oops\nb\tbão\n')
+    result = CliRunner().invoke(
+        main, ["search", "--batch", "-", "--index", index_dir, "--format", "jsonl"], input='a\t"oops\nb\tbão\n'
+    )
     assert result.exit_code == 2
     assert "line 1 (a): unbalanced quotes" in result.output and '"qid": "b"' in result.output.replace('":"', '": "')
 
@@ -112,7 +114,12 @@ def test_batch_reports_bad_lines_and_carries_on(index_dir):
 def test_similar_and_explain(index_dir):
     result = run("similar", "xa-hoi-01", "--index", index_dir, "--explain", "--limit", "2")
     assert "key terms:" in result.output and "shares:" in result.output
-    hits = [json.loads(x) for x in run("similar", "--text", "giá vàng tăng mạnh", "--index", index_dir, "--format", "jsonl").output.splitlines()]
+    hits = [
+        json.loads(x)
+        for x in run(
+            "similar", "--text", "giá vàng tăng mạnh", "--index", index_dir, "--format", "jsonl"
+        ).output.splitlines()
+    ]
     assert hits[0]["id"] == "kinh-doanh-01" and {"id", "score", "title", "snippet"} <= set(hits[0])
     unknown = CliRunner().invoke(main, ["similar", "nope", "--index", index_dir])
     assert unknown.exit_code == 2 and "no article" in unknown.output

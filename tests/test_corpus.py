@@ -8,10 +8,17 @@ import json
 from datetime import datetime
 
 import pytest
-
 from conftest import SHARED, needs_shared, write_jsonl
+
 from searchidx.corpus import (
-    Article, Reject, Warn, count_records, decode_text_file, parse_date, read_corpus, read_path,
+    Article,
+    Reject,
+    Warn,
+    count_records,
+    decode_text_file,
+    parse_date,
+    read_corpus,
+    read_path,
 )  # fmt: skip
 
 SEED = SHARED / "seed" / "baogialai-khoi-thi-dua-2024-07-31.txt"
@@ -51,7 +58,9 @@ def test_gzipped_jsonl(tmp_path):
 
 def test_json_array_is_streamed_with_line_numbers(tmp_path):
     path = tmp_path / "a.json"
-    path.write_text('[\n {"id": "1", "title": "Một"},\n {"id": "2", "body": ""},\n {"id": "3", "title": "Ba"}\n]', encoding="utf-8")
+    path.write_text(
+        '[\n {"id": "1", "title": "Một"},\n {"id": "2", "body": ""},\n {"id": "3", "title": "Ba"}\n]', encoding="utf-8"
+    )
     records = list(read_path(path))
     assert [a.id for a in articles(records)] == ["1", "3"]
     (reject,) = [r for r in records if isinstance(r, Reject)]
@@ -60,7 +69,9 @@ def test_json_array_is_streamed_with_line_numbers(tmp_path):
 
 def test_json_array_streams_across_chunks(tmp_path):
     path = tmp_path / "big.json"
-    path.write_text(json.dumps([{"id": str(i), "title": f"Bài {i} " + "chữ " * 50} for i in range(300)], ensure_ascii=False))
+    path.write_text(
+        json.dumps([{"id": str(i), "title": f"Bài {i} " + "chữ " * 50} for i in range(300)], ensure_ascii=False)
+    )
     from searchidx.corpus import read_json_array
 
     assert len(articles(read_json_array(path, chunk_size=1000))) == 300
@@ -81,7 +92,7 @@ def test_malformed_line_is_rejected_with_file_line_and_reason_and_the_rest_is_re
         b'{"id": "2", "title": oops}\n'
         b'{"id": "3", "title": "Bad bytes \xff\xfe"}\n'
         b'{"id": "4"}\n'
-        b'[1, 2]\n'
+        b"[1, 2]\n"
         b'{"id": "6", "title": "Ng\xc3\xa0y sai", "date": "31/02/2024"}\n'
         b'{"id": "7", "title": "Cu\xe1\xbb\x91i"}\n'
     )
@@ -146,8 +157,16 @@ def test_a_vntc_style_tree_indexes_with_categories_and_sources(tmp_path):
     law = tmp_path / "Train_Full" / "Phap luat"
     sport.mkdir(parents=True)
     law.mkdir(parents=True)
-    (sport / "TT_ VNE_ (1).txt").write_bytes(utf16("Roddick gặp đối thủ khó\nHạt giống số 1 sẽ chạm trán tay vợt Chile.\nTrận đấu diễn ra tối nay.\n"))
-    (sport / "TT_NLD_ (2).txt").write_bytes(utf16("Bóng đá Việt Nam (NLĐ)- Đội tuyển tập trung chuẩn bị vòng loại. Các cầu thủ đã có mặt.", codecs.BOM_UTF16_BE, "utf-16-be"))
+    (sport / "TT_ VNE_ (1).txt").write_bytes(
+        utf16("Roddick gặp đối thủ khó\nHạt giống số 1 sẽ chạm trán tay vợt Chile.\nTrận đấu diễn ra tối nay.\n")
+    )
+    (sport / "TT_NLD_ (2).txt").write_bytes(
+        utf16(
+            "Bóng đá Việt Nam (NLĐ)- Đội tuyển tập trung chuẩn bị vòng loại. Các cầu thủ đã có mặt.",
+            codecs.BOM_UTF16_BE,
+            "utf-16-be",
+        )
+    )
     (law / "PL_TN_ (3).txt").write_bytes(codecs.BOM_UTF8 + "Khởi tố vụ án\nNội dung vụ án.\n".encode())
     (law / "PL_TT_ (4).txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\xff")
     records = list(read_path(tmp_path / "Train_Full"))
@@ -176,7 +195,9 @@ def test_category_names_can_be_mapped(tmp_path):
 
 def test_run_together_text_without_dateline_takes_its_first_sentence(tmp_path):
     path = tmp_path / "x.txt"
-    path.write_text("Giá xăng giảm mạnh từ chiều nay. Liên bộ Công Thương - Tài chính vừa điều chỉnh giá.", encoding="utf-8")
+    path.write_text(
+        "Giá xăng giảm mạnh từ chiều nay. Liên bộ Công Thương - Tài chính vừa điều chỉnh giá.", encoding="utf-8"
+    )
     (article,) = articles(read_path(path))
     assert article.title == "Giá xăng giảm mạnh từ chiều nay"
 

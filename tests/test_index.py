@@ -11,8 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import write_jsonl
+
 from searchidx import Article, Index
 from searchidx.errors import IncompatibleIndex, IndexLocked, IndexNotFound
 from searchidx.index import META_FILE, WriteLock, current_generation
@@ -21,9 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def article(i: int, **fields: str) -> Article:
-    return Article(id=f"a{i}", title=fields.get("title", f"Tin số {i} về Gia Lai"), body=fields.get("body", "Nội dung bài báo."))
+    return Article(
+        id=f"a{i}", title=fields.get("title", f"Tin số {i} về Gia Lai"), body=fields.get("body", "Nội dung bài báo.")
+    )
 
 
+@pytest.mark.slow
 def test_build_reports_what_it_did(tmp_path, vietnews_slice):
     index = Index(tmp_path / "ix")
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"id": "x"}, {"id": "y", "title": "Có tiêu đề", "date": "hôm qua"}])
@@ -68,6 +71,7 @@ def test_delete_by_id(tmp_path):
     assert index.stats().documents == 1
 
 
+@pytest.mark.slow
 def test_parallel_build_matches_serial_build(tmp_path, vietnews_slice):
     serial, parallel = Index(tmp_path / "s"), Index(tmp_path / "p")
     serial.index_paths([vietnews_slice], workers=1)

@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-
+import pytest
 from conftest import VIETNEWS, needs_shared, write_jsonl
+
 from searchidx import Index, shipped_corpus
+
+pytestmark = pytest.mark.slow  # runs the scripts end to end
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -25,7 +28,9 @@ def script(name: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def test_bench_runs_on_a_tiny_corpus(tmp_path):
     out = tmp_path / "bench.json"
-    result = script("bench.py", str(shipped_corpus() / "sample.jsonl"), "--sizes", "10,31", "--queries", "8", "--json", str(out))
+    result = script(
+        "bench.py", str(shipped_corpus() / "sample.jsonl"), "--sizes", "10,31", "--queries", "8", "--json", str(out)
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     assert [r["articles"] for r in report["results"]] == [10, 31]
@@ -37,7 +42,9 @@ def test_bench_runs_on_a_tiny_corpus(tmp_path):
 
 def test_evaluate_runs_on_a_slice():
     needs_shared(VIETNEWS)
-    result = script("evaluate.py", "--parts", "known-item,similar", "--limit", "120", "--queries", "20", "--similar-queries", "10")
+    result = script(
+        "evaluate.py", "--parts", "known-item,similar", "--limit", "120", "--queries", "20", "--similar-queries", "10"
+    )
     assert result.returncode == 0, result.stderr
     assert '"mrr@10"' in result.stdout and '"p@1"' in result.stdout and '"whole_system"' in result.stdout
 

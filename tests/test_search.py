@@ -8,8 +8,8 @@ import unicodedata
 from datetime import datetime
 
 import pytest
-
 from conftest import write_jsonl
+
 from searchidx import Article, Index
 from searchidx.errors import QueryError
 
@@ -152,7 +152,11 @@ def test_snippet_offsets_point_at_matches(vietnews_index):
     for hit in vietnews_index.search("giao thông", limit=10).hits:
         assert hit.highlights
         for start, end in hit.highlights:
-            assert "giao thông" in hit.snippet[start:end].lower() or "giao" in hit.snippet[start:end].lower() or "thông" in hit.snippet[start:end].lower()
+            assert (
+                "giao thông" in hit.snippet[start:end].lower()
+                or "giao" in hit.snippet[start:end].lower()
+                or "thông" in hit.snippet[start:end].lower()
+            )
         assert len(hit.snippet) <= 3 * 200 + 10
 
 
@@ -189,6 +193,7 @@ def test_malformed_queries_raise_one_line_errors(sample_index, query, message):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.slow
 def test_concurrent_readers_during_a_write(tmp_path, vietnews_slice):
     index = Index(tmp_path / "ix")
     index.index_paths([vietnews_slice])
@@ -202,14 +207,16 @@ def test_concurrent_readers_during_a_write(tmp_path, vietnews_slice):
             time.sleep(0.05)  # readers that never pause would starve the writer of the GIL
             try:
                 assert mine.search("Hà Nội").total >= expected
-            except BaseException as error:  # noqa: BLE001 - reported below
+            except BaseException as error:
                 errors.append(error)
                 return
 
     threads = [threading.Thread(target=reader) for _ in range(3)]
     for t in threads:
         t.start()
-    extra = write_jsonl(tmp_path / "more.jsonl", [{"id": f"new{i}", "title": f"Hà Nội mới {i}", "body": "Tin."} for i in range(50)])
+    extra = write_jsonl(
+        tmp_path / "more.jsonl", [{"id": f"new{i}", "title": f"Hà Nội mới {i}", "body": "Tin."} for i in range(50)]
+    )
     index.index_paths([extra], workers=2)
     index.index_paths([vietnews_slice], rebuild=True, workers=2)
     stop.set()

@@ -44,16 +44,26 @@ def test_filters_apply(sample_index):
 
 
 def test_similar_to_a_text(sample_index):
-    results = sample_index.similar(text="Giá vàng miếng hôm nay tăng mạnh, doanh nghiệp kinh doanh vàng điều chỉnh giá", limit=3)
+    results = sample_index.similar(
+        text="Giá vàng miếng hôm nay tăng mạnh, doanh nghiệp kinh doanh vàng điều chỉnh giá", limit=3
+    )
     assert results.hits[0].id == "kinh-doanh-01"
 
 
 def test_similar_to_a_file(sample_index, tmp_path):
     page = tmp_path / "page.txt"
-    page.write_text("Lễ hội cồng chiêng\n\nCác đội cồng chiêng Tây Nguyên biểu diễn tại Pleiku, du khách múa xoang.", encoding="utf-8")
+    page.write_text(
+        "Lễ hội cồng chiêng\n\nCác đội cồng chiêng Tây Nguyên biểu diễn tại Pleiku, du khách múa xoang.",
+        encoding="utf-8",
+    )
     assert sample_index.similar(path=page, limit=1).hits[0].id == "van-hoa-01"
     record = tmp_path / "a.json"
-    record.write_text(json.dumps([{"title": "Học sinh Gia Lai khai giảng năm học mới", "body": "Thầy cô vận động học sinh ra lớp."}], ensure_ascii=False))
+    record.write_text(
+        json.dumps(
+            [{"title": "Học sinh Gia Lai khai giảng năm học mới", "body": "Thầy cô vận động học sinh ra lớp."}],
+            ensure_ascii=False,
+        )
+    )
     assert sample_index.similar(path=record, limit=1).hits[0].id == "giao-duc-02"
 
 
@@ -77,7 +87,9 @@ def test_unknown_id(sample_index):
 
 def test_similar_by_url(sample_index):
     url = sample_index.show("xa-hoi-01").url
-    assert [h.id for h in sample_index.similar(url, limit=3).hits] == [h.id for h in sample_index.similar("xa-hoi-01", limit=3).hits]
+    assert [h.id for h in sample_index.similar(url, limit=3).hits] == [
+        h.id for h in sample_index.similar("xa-hoi-01", limit=3).hits
+    ]
 
 
 def test_duplicates_lists_clusters(sample_index):
