@@ -74,6 +74,7 @@ class Segment:
         self._postings: OrderedDict[tuple[str, bytes, bool], Postings] = OrderedDict()
         self._postings_bytes = 0
         self._lock = threading.Lock()
+        self.decoded = 0  # postings read from disk so far (benchmarks report it)
 
     def live(self) -> Array:
         """True for documents that are not deleted."""
@@ -128,6 +129,7 @@ class Segment:
                 return self._postings[key]
         found = _read_postings(self.reader, field, text, values)
         with self._lock:
+            self.decoded += len(found.ids)
             self._postings[key] = found
             self._postings_bytes += found.nbytes
             while self._postings_bytes > _CACHE_BYTES and len(self._postings) > 1:
