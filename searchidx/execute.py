@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from whoosh import query as wq
 from whoosh.codec import whoosh3
+from whoosh.columns import NumericColumn
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
@@ -80,9 +81,7 @@ class Segment:
         """True for documents that are not deleted."""
         if "_live" not in self._arrays:
             live = np.ones(self.size, dtype=bool)
-            if self.reader.has_deletions():
-                deleted = [d for d in range(self.size) if self.reader.is_deleted(d)]
-                live[deleted] = False
+            live[list(self.reader._perdoc.deleted_docs())] = False
             self._arrays["_live"] = live
         return self._arrays["_live"]
 
@@ -94,8 +93,7 @@ class Segment:
             if column is None:
                 self._arrays[name] = np.ones(self.size, dtype=np.float64)
             else:
-                codes = np.frombuffer(bytes(column[d] for d in range(self.size)), dtype=np.uint8)
-                self._arrays[name] = _LENGTHS[codes]
+                self._arrays[name] = _LENGTHS[_numeric_column(column, self.size).astype(np.intp)]
         return self._arrays[name]
 
     def numbers(self, name: str) -> Array:
@@ -104,7 +102,7 @@ class Segment:
         key = f"_num_{name}"
         if key not in self._arrays:
             column = self.reader.column_reader(name, translate=False)
-            self._arrays[key] = np.fromiter((column[d] for d in range(self.size)), dtype=np.uint64, count=self.size)
+            self._arrays[key] = _numeric_column(column, self.size).astype(np.uint64)
         return self._arrays[key]
 
     def labels(self, name: str) -> tuple[Array, Array]:
@@ -136,6 +134,18 @@ class Segment:
                 _, dropped = self._postings.popitem(last=False)
                 self._postings_bytes -= dropped.nbytes
         return found
+
+
+def _numeric_column(column: Any, size: int) -> Array:
+    """A fixed-width numeric column as one array: a single read of its bytes
+    rather than one call per document (documents past its end hold its default)."""
+    if not isinstance(column, NumericColumn.Reader):
+        return np.array([column[d] for d in range(size)])
+    raw = column._dbfile.get(column._basepos, column._count * column._fixedlen)
+    values = np.frombuffer(raw, dtype=f">{column._typecode}")
+    if len(values) < size:
+        values = np.concatenate([values, np.full(size - len(values), column._default, dtype=values.dtype)])
+    return values[:size]
 
 
 def _read_postings(reader: SegmentReader, field: str, text: bytes, values: bool) -> Postings:
