@@ -289,7 +289,10 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 @click.argument("query", required=False, default="")
 @index_option
 @filter_options
-@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option(
+    "--sort", type=click.Choice(SORTS), default="relevance", show_default=True,
+    help="Order: relevance, date (oldest first) or -date (newest first); undated articles come last.",
+)  # fmt: skip
 @click.option("--facets", is_flag=True, help="Count hits by category, source and month.")
 @click.option(
     "--batch",
@@ -328,7 +331,9 @@ def search_command(
 @main.command("show")
 @click.argument("doc_id")
 @index_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
 @handles_errors
 def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
     """Print a whole article by id (or URL)."""
@@ -380,7 +385,9 @@ def similar_command(
 
 @main.command("duplicates")
 @index_option
-@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True, help="Output format."
+)
 @handles_errors
 def duplicates_command(index_dir: Path | None, fmt: str) -> None:
     """List clusters of near-duplicate articles (MinHash over 4-syllable shingles)."""
@@ -400,7 +407,9 @@ def duplicates_command(index_dir: Path | None, fmt: str) -> None:
 
 @main.command("stats")
 @index_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
 @handles_errors
 def stats_command(index_dir: Path | None, fmt: str) -> None:
     """Document count, fields, size, versions and the dates covered."""
