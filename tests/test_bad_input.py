@@ -292,3 +292,39 @@ def test_rejects_file_in_a_missing_folder_is_one_line(tmp_path):
     result = run("index", str(corpus), "--index", str(tmp_path / "ix"), "--rejects", str(tmp_path / "no" / "r.jsonl"))
     assert result.exit_code == 2 and result.output.startswith("searchidx: error: cannot write")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def vntc_tree(root: Path) -> Path:
+    """Train_Full/<topic>/<file>.txt, as VNTC ships (UTF-16 with BOM, CRLF)."""
+    topic = root / "Train_Full" / "Vi tinh"
+    topic.mkdir(parents=True)
+    text = "Máy tính bảng giá rẻ\r\nThị trường máy tính bảng sôi động.\r\n"
+    (topic / "VT_TT_ (2446).txt").write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    return root / "Train_Full"
+
+
+def test_a_text_file_has_one_id_and_category_whichever_folder_is_named(tmp_path):
+    tree = vntc_tree(tmp_path)
+    named = [tree, tree / "Vi tinh", tree / "Vi tinh" / "VT_TT_ (2446).txt"]
+    found = {(a.id, a.category) for path in named for a in read_path(path) if isinstance(a, Article)}
+    assert found == {("Vi tinh/VT_TT_ (2446)", "Vi tính")}
+    index_dir = tmp_path / "ix"
+    for path in named:
+        assert run("index", str(path), "--index", str(index_dir), "--workers", "1").exit_code == 0
+    with Index.open(index_dir) as index:
+        assert index.stats().documents == 1 and index.show("Vi tinh/VT_TT_ (2446)").category == "Vi tính"
+
+
+def test_a_folder_of_symlinks_to_topic_folders_is_indexed(tmp_path):
+    tree = vntc_tree(tmp_path / "data")
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "Vi tinh").symlink_to(tree / "Vi tinh")
+    (links / "again").symlink_to(tree / "Vi tinh")  # the same folder twice: read once
+    (links / "one.jsonl").symlink_to(tmp_path / "data" / "one.jsonl")
+    (tmp_path / "data" / "one.jsonl").write_bytes(line(GOOD[0]))
+    result = run("index", str(links), "--index", str(tmp_path / "ix"), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    with Index.open(tmp_path / "ix") as index:
+        assert index.stats().documents == 2 and index.show("Vi tinh/VT_TT_ (2446)").category == "Vi tính"
+        assert_searchable(index, {"good-1": FIND["good-1"]})
