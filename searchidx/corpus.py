@@ -33,7 +33,15 @@ from typing import IO, TextIO
 from searchidx.analysis import key, normalize
 from searchidx.errors import OutputPathError
 
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+def _lone_surrogate(text: str) -> int | None:
+    """Where a lone surrogate is (UTF-8 cannot encode one), if anywhere; encoding
+    finds it several times faster than a regular expression."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return error.start
+    return None
 
 
 @dataclass(frozen=True)
@@ -56,10 +64,11 @@ class Article:
         surrogate, other tools end strings at a NUL), so that no build fails on it."""
         texts = [(f.name, getattr(self, f.name)) for f in fields(self) if f.type == "str"]
         for name, value in [*texts, *(("tags", tag) for tag in self.tags)]:
-            bad = _UNSTORABLE.search(value)
-            if bad:
-                what = "a NUL character" if bad[0] == "\x00" else f"a lone surrogate (\\u{ord(bad[0]):04x})"
-                raise ValueError(f"field {name} has {what}")
+            if "\x00" in value:
+                raise ValueError(f"field {name} has a NUL character")
+            at = _lone_surrogate(value)
+            if at is not None:
+                raise ValueError(f"field {name} has a lone surrogate (\\u{ord(value[at]):04x})")
 
     @property
     def text(self) -> str:
@@ -336,17 +345,17 @@ def _chunks(path: Path, size: int) -> Iterator[str]:
 
 
 _NUL_BYTES = "NUL bytes: binary data, or UTF-16 without a byte-order mark"
-_RAW_PROBLEM = re.compile("[\x00\udc80-\udcff]")
 
 
 def _raw_problem(text: str) -> str | None:
-    """Why a record's raw text cannot be read, if it cannot."""
-    bad = _RAW_PROBLEM.search(text)
-    if bad is None:
-        return None
-    if bad[0] == "\x00":
+    """Why a record's raw text cannot be read, if it cannot. Lone surrogates in raw
+    text can only be undecodable bytes (see ``_open_text``)."""
+    if "\x00" in text:
         return _NUL_BYTES
-    return f"bytes that are not valid UTF-8 (0x{ord(bad[0]) - 0xDC00:02x} at column {bad.start() + 1})"
+    at = _lone_surrogate(text)
+    if at is None:
+        return None
+    return f"bytes that are not valid UTF-8 (0x{ord(text[at]) - 0xDC00:02x} at column {at + 1})"
 
 
 def _json_error(error: ValueError | RecursionError) -> str:
