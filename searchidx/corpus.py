@@ -387,8 +387,9 @@ def read_jsonl(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Rec
 
 
 def read_json_array(path: Path, options: ReadOptions = ReadOptions(), chunk_size: int = 1 << 20) -> Iterator[Record]:
-    """Stream the objects of a top-level JSON array without loading the whole file.
-    A malformed or oversized object ends the file (its end cannot be found)."""
+    """Stream the elements of a top-level JSON array without loading the whole file.
+    An element too long or too deep to decode is skipped; malformed JSON ends the
+    file (where the next element starts cannot be known)."""
     decoder, limit = json.JSONDecoder(), options.max_record_chars
     chunks = _chunks(path, chunk_size)
     buffer, line = next(chunks, "").lstrip(), 1
@@ -411,19 +412,57 @@ def read_json_array(path: Path, options: ReadOptions = ReadOptions(), chunk_size
             if more:
                 buffer += more
                 continue
-            reason = _too_long(limit) if len(buffer) > limit else _json_error(error)
-            yield Reject(str(path), line, f"{reason}; the rest of the file is not read")
-            return
+            if len(buffer) <= limit:
+                yield Reject(str(path), line, f"{_json_error(error)}; the rest of the file is not read")
+                return
+            yield Reject(str(path), line, _too_long(limit))
         except (ValueError, RecursionError) as error:
-            yield Reject(str(path), line, f"{_json_error(error)}; the rest of the file is not read")
-            return
-        problem = _raw_problem(buffer[:end]) or (_too_long(limit) if end > limit else None)
-        if problem:
-            yield Reject(str(path), line, problem)
+            yield Reject(str(path), line, _json_error(error))
         else:
-            yield from article_from_record(record, str(path), line)
-        line += buffer.count("\n", 0, end)
-        buffer = buffer[end:]
+            problem = _raw_problem(buffer[:end]) or (_too_long(limit) if end > limit else None)
+            if problem:
+                yield Reject(str(path), line, problem)
+            else:
+                yield from article_from_record(record, str(path), line)
+            line += buffer.count("\n", 0, end)
+            buffer = buffer[end:]
+            continue
+        buffer, skipped = _skip_element(buffer, chunks)
+        line += skipped
+
+
+_JSON_STRUCTURE = re.compile(r'["\[\]{},]')
+_JSON_STRING_END = re.compile(r'["\\]')
+
+
+def _skip_element(buffer: str, chunks: Iterator[str]) -> tuple[str, int]:
+    """Skip the array element that ``buffer`` starts with, reading on from
+    ``chunks`` and keeping nothing (it may be huge or nested past any recursion
+    limit); returns what follows it and the number of lines skipped."""
+    depth, in_string, skip_next, pos, lines = 0, False, False, 0, 0
+    while True:
+        if skip_next and pos < len(buffer):  # the character after a backslash
+            pos, skip_next = pos + 1, False
+        pattern = _JSON_STRING_END if in_string else _JSON_STRUCTURE
+        match = pattern.search(buffer, pos) if pos < len(buffer) else None
+        if match is None:
+            lines += buffer.count("\n", pos)
+            buffer, pos = next(chunks, ""), 0
+            if not buffer:
+                return "", lines
+            continue
+        lines += buffer.count("\n", pos, match.end())
+        char, pos = match[0], match.end()
+        if in_string:
+            skip_next, in_string = char == "\\", char == "\\"
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif depth and char in "]}":
+            depth -= 1
+        elif not depth:  # the comma after the element, or the array's "]"
+            return buffer[pos - 1 :], lines
 
 
 def read_csv(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Record]:

@@ -26,7 +26,7 @@ from click.testing import CliRunner
 
 from searchidx import Index
 from searchidx.cli import main
-from searchidx.corpus import Article, Reject, read_path
+from searchidx.corpus import Article, ReadOptions, Reject, read_json_array, read_path
 from searchidx.errors import UnknownArticle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +65,16 @@ def jsonl(bad: bytes) -> Callable[[Path], Path]:
     def write(folder: Path) -> Path:
         (folder / "c.jsonl").write_bytes(around(bad))
         return folder / "c.jsonl"
+
+    return write
+
+
+def json_array(bad: bytes) -> Callable[[Path], Path]:
+    """A JSON array: a good object, the bad element (line 2), another good one."""
+
+    def write(folder: Path) -> Path:
+        (folder / "c.json").write_bytes(b"[" + line(GOOD[0]) + b"," + bad + b",\n" + line(GOOD[1]) + b"]\n")
+        return folder / "c.json"
 
     return write
 
@@ -151,6 +161,18 @@ CASES = {
     "record over the size limit": Case(
         jsonl(line({"id": "big", "title": "Quá dài", "body": "chữ " * 1_000})),
         ("c.jsonl", 2, "longer than 2,000 characters"),
+        args=("--max-record-chars", "2000"),
+    ),
+    "JSON array: nested 100,000 deep": Case(
+        json_array(b'{"id":"n","title":"x","tags":' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+        ("c.json", 2, "nested too deeply"),
+    ),
+    "JSON array: 5,000-digit number": Case(
+        json_array(b'{"id":"n","views":' + b"7" * 5000 + b"}"), ("c.json", 2, "digits")
+    ),
+    "JSON array: object over the size limit": Case(
+        json_array(line({"id": "big", "title": "Quá dài", "body": 'chữ [{"' * 2_000})),
+        ("c.json", 2, "longer than 2,000 characters"),
         args=("--max-record-chars", "2000"),
     ),
     "title as a number": Case(jsonl(b'{"id":"b","title":12}'), ("c.jsonl", 2, "title must be text, not a number")),
@@ -328,3 +350,10 @@ def test_a_folder_of_symlinks_to_topic_folders_is_indexed(tmp_path):
     with Index.open(tmp_path / "ix") as index:
         assert index.stats().documents == 2 and index.show("Vi tinh/VT_TT_ (2446)").category == "Vi tính"
         assert_searchable(index, {"good-1": FIND["good-1"]})
+
+
+def test_a_json_array_read_in_small_chunks_skips_an_oversized_object(tmp_path):
+    path = json_array(line({"id": "big", "title": "Quá dài", "body": 'chữ [{\\"' * 2_000}))(tmp_path)
+    records = list(read_json_array(path, ReadOptions(max_record_chars=2000), chunk_size=500))
+    assert [r.id for r in records if isinstance(r, Article)] == ["good-1", "good-2"]
+    assert [(r.line, "longer than 2,000" in r.reason) for r in records if isinstance(r, Reject)] == [(2, True)]
