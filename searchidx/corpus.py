@@ -118,8 +118,9 @@ Record = Article | Reject | Warn
 
 
 #: Records longer than this (characters of their JSON, CSV or text) are rejected:
-#: about 1,000 pages, where indexing needs about 110 bytes of memory a character.
-MAX_RECORD_CHARS = 4_000_000
+#: ten times the longest real article seen (VNTC, ~100,000), where one record of
+#: 828,000 characters took a worker 700 MB and 27 s to index.
+MAX_RECORD_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)

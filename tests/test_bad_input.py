@@ -293,7 +293,7 @@ def test_the_default_limit_rejects_a_50_mb_record_in_bounded_memory(tmp_path):
         tracemalloc.stop()
     assert [r.id for r in records if isinstance(r, Article)] == ["good-1", "good-2"]
     (reject,) = [r for r in records if isinstance(r, Reject)]
-    assert reject.line == 2 and "longer than 4,000,000 characters" in reject.reason
+    assert reject.line == 2 and "longer than 1,000,000 characters" in reject.reason
     assert peak < 40 << 20  # the line is never held whole (it is 50 MB)
 
 
