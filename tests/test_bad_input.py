@@ -357,3 +357,9 @@ def test_a_json_array_read_in_small_chunks_skips_an_oversized_object(tmp_path):
     records = list(read_json_array(path, ReadOptions(max_record_chars=2000), chunk_size=500))
     assert [r.id for r in records if isinstance(r, Article)] == ["good-1", "good-2"]
     assert [(r.line, "longer than 2,000" in r.reason) for r in records if isinstance(r, Reject)] == [(2, True)]
+
+
+def test_similar_to_a_text_with_undecodable_bytes_is_one_line(sample_index):
+    """Bytes that are not UTF-8 in argv arrive as lone surrogates, which Article refuses."""
+    result = run("similar", "--text", "Gia Lai \udcff", "--index", str(sample_index.path))
+    assert result.exit_code == 2 and result.output.startswith("searchidx: error: the text to compare: field body")
