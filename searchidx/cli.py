@@ -22,7 +22,15 @@ import orjson
 
 from searchidx import __version__
 from searchidx.api import Index, shipped_corpus
-from searchidx.corpus import ReadOptions, Reject, Warn, count_records, read_corpus
+from searchidx.corpus import (
+    MAX_RECORD_CHARS,
+    ReadOptions,
+    Reject,
+    Warn,
+    count_records,
+    open_problem_log,
+    read_corpus,
+)
 from searchidx.errors import IndexNotFound, SearchidxError
 from searchidx.index import BuildReport
 from searchidx.search import FACETS, SORTS, Hit, Results
@@ -229,21 +237,25 @@ def _category_map(pairs: tuple[str, ...]) -> dict[str, str]:
     metavar="FOLDER=NAME",
     help="Display name for a category folder.",
 )
+@click.option(
+    "--max-record-chars", type=click.IntRange(1), default=MAX_RECORD_CHARS, show_default=True,
+    help="Reject longer records (a JSON Lines line, CSV row, JSON object, .txt file).",
+)  # fmt: skip
 @click.option("--wait", type=click.FloatRange(0), default=0, help="Seconds to wait for another writer to finish.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @handles_errors
 def index_command(
     paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, workers: int, rejects: Path | None,
-    category_names: tuple[str, ...], wait: float, quiet: bool,
+    category_names: tuple[str, ...], max_record_chars: int, wait: float, quiet: bool,
 ) -> None:  # fmt: skip
     """Index corpus files and folders (default: the shipped sample corpus).
 
     Reads JSON Lines (.jsonl, .jsonl.gz), JSON arrays, CSV, .txt page text and
     folders of them. A repeated id updates the article."""
     paths = paths or (shipped_corpus(),)
+    reject_log = open_problem_log(rejects, paths) if rejects else None
     index = Index(index_dir)
     progress = _Progress(count_records(paths), quiet)
-    reject_log = open(rejects, "w", encoding="utf-8") if rejects else None
 
     def on_problem(problem: Reject | Warn) -> None:
         if not quiet or isinstance(problem, Reject):
@@ -255,7 +267,7 @@ def index_command(
             )
 
     try:
-        records = read_corpus(paths, ReadOptions(_category_map(category_names)))
+        records = read_corpus(paths, ReadOptions(_category_map(category_names), max_record_chars))
         report = index.add(
             records, rebuild=rebuild, workers=workers, wait=wait, on_progress=progress, on_problem=on_problem
         )

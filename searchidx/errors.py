@@ -28,3 +28,9 @@ class QueryError(SearchidxError):
 
 class UnknownArticle(SearchidxError):
     exit_code = 2
+
+
+class OutputPathError(SearchidxError):
+    """An output file that cannot be written, or would overwrite an input."""
+
+    exit_code = 2
