@@ -20,7 +20,7 @@ from typing import TextIO
 import click
 import orjson
 
-from searchidx import __version__
+from searchidx._version import __version__
 from searchidx.api import Index, shipped_corpus
 from searchidx.corpus import (
     MAX_RECORD_CHARS,
