@@ -276,11 +276,11 @@ class _Parser:
             return node
         if t.kind == "close":
             raise self.error(f"missing search terms before ')' at column {t.at}")
-        if t.kind == "phrase":
-            return Phrase(t.text)
         if t.kind == "field":
             return self.field(t)
-        return Text(t.text) if any(c.isalnum() for c in t.text) else None
+        if not any(c.isalnum() for c in t.text):
+            return None  # a lone "!" or an empty phrase: nothing to search for
+        return Phrase(t.text) if t.kind == "phrase" else Text(t.text)
 
     def field(self, t: _Tok) -> Node:
         name = t.text.lower()
