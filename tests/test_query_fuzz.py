@@ -24,7 +24,7 @@ from searchidx.errors import QueryError, SearchidxError
 SEED = 20261129
 LIBRARY_QUERIES = 1500
 CLI_QUERIES = 120
-SECONDS_PER_QUERY = 2.0
+SECONDS_PER_QUERY = 2.0  # of CPU time: other processes on a busy machine must not fail the test
 
 SYLLABLES = " ".join(
     (
@@ -111,12 +111,12 @@ def fuzz_options(rng: random.Random) -> dict[str, object]:
 
 def check_library(index: Index, query: str, **options: object) -> None:
     """Results or a one-line user error, quickly; anything else fails the test."""
-    started = time.perf_counter()
+    started = time.process_time()
     try:
         index.search(query, **options)
     except SearchidxError as error:
         assert "\n" not in str(error) and str(error), (query, str(error))
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert elapsed < SECONDS_PER_QUERY, f"{elapsed:.1f}s for {query[:80]!r} {options}"
 
 
@@ -128,9 +128,9 @@ def test_fuzzed_queries_get_results_or_one_line_errors(sample_index):
 
 
 def check_cli(index: Index, *args: str) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     result = CliRunner().invoke(main, [*args, "--index", str(index.path)])
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exc_info)
     assert result.exit_code in (0, 2), (args, result.output)
     if result.exit_code == 2:
