@@ -146,7 +146,7 @@ def test_fuzzed_queries_on_the_command_line(sample_index):
         check_cli(sample_index, "search", query, "--format", rng.choice(["text", "json", "jsonl", "trec"]))
 
 
-# --- every crasher found, kept ----------------------------------------------------------
+# --- every crasher found, kept (with neighbours at the same edges that main survived) ----
 
 CRASHERS = [
     # OverflowError at the edges of the calendar
