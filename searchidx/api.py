@@ -28,10 +28,11 @@ from searchidx import fingerprint
 from searchidx import index as _index
 from searchidx import search as _search
 from searchidx import similar as _similar
-from searchidx.analysis import ANALYZER_VERSION
+from searchidx.analysis import ANALYZER_VERSION, normalize
 from searchidx.corpus import Article, ReadOptions, Record, read_corpus, read_path
 from searchidx.errors import IndexNotFound, QueryError, UnknownArticle
 from searchidx.index import BuildReport, ProblemCallback, ProgressCallback, default_index_dir
+from searchidx.query import valid_text
 from searchidx.search import Hit, Results, SearchOptions
 
 
@@ -158,7 +159,7 @@ class Index:
         )
 
     def delete(self, ids: Iterable[str], wait: float = 0.0) -> int:
-        return _index.delete(self.path, ids, wait=wait)
+        return _index.delete(self.path, [_article_id(i) for i in ids], wait=wait)
 
     # -- reading --
 
@@ -211,8 +212,8 @@ class Index:
             if not text.strip():
                 raise QueryError("the text to compare is empty")
             try:
-                article = Article(id="", body=text)
-            except ValueError as error:  # undecodable bytes on the command line, a NUL
+                article = Article(id="", body=valid_text(text, "text"))
+            except ValueError as error:  # a NUL
                 raise QueryError(f"the text to compare: {error}") from None
         elif path is not None:
             article = _first_article(Path(path))
@@ -251,12 +252,19 @@ class Index:
 
     @staticmethod
     def _docnum(searcher: Searcher, doc_id: str) -> int:
+        doc_id = _article_id(doc_id)
         docnum = searcher.document_number(id=doc_id)
         if docnum is None:
             docnum = searcher.document_number(url=doc_id)
         if docnum is None:
             raise UnknownArticle(f"no article with id {doc_id!r} in the index")
         return int(docnum)
+
+
+def _article_id(doc_id: str) -> str:
+    """An id (or URL) as a user gives it, normalised as stored ids are (NFC, no
+    invisible characters), so that an id typed or pasted in NFD is found."""
+    return normalize(valid_text(doc_id, "id")).text.strip()
 
 
 def _stored_article(doc: dict) -> Article:  # type: ignore[type-arg]

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import quote
 
 import click
 import orjson
@@ -39,7 +41,7 @@ EXIT_REJECTS = 3
 
 
 def _fail(error: SearchidxError) -> None:
-    click.echo(f"searchidx: error: {error}", err=True)
+    click.echo(f"searchidx: error: {_printable(str(error))}", err=True)
     sys.exit(error.exit_code)
 
 
@@ -86,6 +88,7 @@ def filter_options(command: Callable) -> Callable:  # type: ignore[type-arg]
             "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "trec"]), default="text",
             show_default=True, help="Output format.",
         ),
+        click.option("--run-tag", default="searchidx", show_default=True, help="Run name in --format trec."),
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -100,10 +103,58 @@ def _search_options(kwargs: dict) -> dict:  # type: ignore[type-arg]
     return {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in kwargs.items()}
 
 
+class _QueryMayStartWithADash(click.Command):
+    """``searchidx search "-COVID bão"`` needs no ``--``: an argument that starts with
+    one dash but is none of the command's options is the query, not an unknown option."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        params = self.get_params(ctx)
+        known = {name for p in params for name in (*p.opts, *p.secondary_opts)}
+        valued = {name for p in params if isinstance(p, click.Option) and not p.is_flag for name in p.opts}
+        kept: list[str] = []
+        dashed: list[str] = []
+        i = 0
+        while i < len(args) and args[i] != "--":
+            arg = args[i]
+            if arg in valued:
+                kept += args[i : i + 2]
+                i += 2
+                continue
+            is_query = arg.startswith("-") and not arg.startswith("--") and arg != "-" and arg not in known
+            (dashed if is_query else kept).append(arg)
+            i += 1
+        return super().parse_args(ctx, [*kept, "--", *dashed, *args[i + 1 :]])
+
+
 # --- output -----------------------------------------------------------------------------
+
+# Control characters in stored text or file names must not reach a terminal raw (ESC
+# starts sequences that recolour, retitle or rewrite the screen): each becomes one
+# visible character, so highlight offsets stay right. JSON output keeps the data.
+_CONTROL_PICTURES = {c: 0x2400 + c for c in range(0x20) if chr(c) not in "\t\n"} | {0x7F: 0x2421}
+_PRINTABLE = str.maketrans({**_CONTROL_PICTURES, **{c: 0xFFFD for c in range(0x80, 0xA0)}})
+
+
+def _printable(text: str) -> str:
+    return text.translate(_PRINTABLE)
+
+
+def _style(text: str, **style: object) -> str:
+    return click.style(_printable(text), **style)  # type: ignore[arg-type]
+
+
+_TREC_UNSAFE = re.compile(r"[%\s\x00-\x1f\x7f-\x9f]")
+
+
+def trec_id(text: str) -> str:
+    """An id, query id or run tag as one TREC column: whitespace, control characters
+    and '%' percent-encoded (UTF-8), so "Vi tinh/VT_TT_ (2446)" becomes
+    "Vi%20tinh/VT_TT_%20(2446)" and ``urllib.parse.unquote`` gives the id back."""
+    return _TREC_UNSAFE.sub(lambda m: quote(m[0], safe=""), text)
 
 
 def _marked(text: str, spans: Iterable[tuple[int, int]], style: dict) -> str:  # type: ignore[type-arg]
+    text = _printable(text)
     out, last = [], 0
     for start, end in spans:
         out.append(text[last:start])
@@ -118,13 +169,14 @@ def _hit_text(hit: Hit) -> str:
     meta = " · ".join(
         x for x in (hit.date.strftime("%Y-%m-%d") if hit.date else "", hit.category, hit.source, hit.id) if x
     )
-    lines = [f"{hit.rank:>3}. {title}", f"     {click.style(meta, dim=True)}  score {hit.score:.2f}"]
+    score = "" if hit.score is None else f"  score {hit.score:.2f}"
+    lines = [f"{hit.rank:>3}. {title}", f"     {_style(meta, dim=True)}{score}"]
     if hit.snippet:
         lines.append("     " + _marked(hit.snippet, hit.highlights, {"fg": "yellow", "bold": True}))
     if hit.duplicates:
-        lines.append(f"     (+{len(hit.duplicates)} near-duplicate(s): {', '.join(hit.duplicates)})")
+        lines.append(_printable(f"     (+{len(hit.duplicates)} near-duplicate(s): {', '.join(hit.duplicates)})"))
     if hit.shared_terms:
-        lines.append(f"     shares: {', '.join(hit.shared_terms)}")
+        lines.append(_printable(f"     shares: {', '.join(hit.shared_terms)}"))
     return "\n".join(lines)
 
 
@@ -136,34 +188,40 @@ def _write_json(obj: object) -> None:
     click.echo(_json(obj))
 
 
-def print_results(results: Results, fmt: str, qid: str | None = None) -> None:
+def print_results(results: Results, fmt: str, qid: str | None = None, run_tag: str = "searchidx") -> None:
+    """Results in a format; the query's warnings go to stderr, except in json
+    output, which carries them."""
     if fmt == "json":
         _write_json(results.to_dict() if qid is None else {"qid": qid, **results.to_dict()})
         return
+    for warning in results.warnings:
+        click.echo(_printable(f"searchidx: warning: {'' if qid is None else f'query {qid}: '}{warning}"), err=True)
     if fmt == "jsonl":
         for hit in results.hits:
             _write_json(hit.to_dict() if qid is None else {"qid": qid, **hit.to_dict()})
         return
     if fmt == "trec":
         for hit in results.hits:
-            click.echo(f"{qid or 1} Q0 {hit.id} {hit.rank} {hit.score:.4f} searchidx")
+            # sorted by date there is no relevance score: -rank keeps the order for trec_eval
+            score = -hit.rank if hit.score is None else hit.score
+            click.echo(f"{trec_id(qid or '1')} Q0 {trec_id(hit.id)} {hit.rank} {score:.4f} {trec_id(run_tag)}")
         return
     shown = f"{results.hits[0].rank}-{results.hits[-1].rank} of " if results.hits else ""
     click.echo(click.style(f"{shown}{results.total} results ({results.took_ms:.0f} ms)", dim=True))
     if results.key_terms:
-        click.echo("key terms: " + ", ".join(t for t, _ in results.key_terms))
+        click.echo(_printable("key terms: " + ", ".join(t for t, _ in results.key_terms)))
     if results.source_duplicates:
-        click.echo(f"near-copies of this article left out: {', '.join(results.source_duplicates)}")
+        click.echo(_printable(f"near-copies of this article left out: {', '.join(results.source_duplicates)}"))
     for hit in results.hits:
         click.echo(_hit_text(hit))
     if results.suggestion:
-        click.echo(f"Did you mean: {click.style(results.suggestion, bold=True)}")
+        click.echo(f"Did you mean: {_style(results.suggestion, bold=True)}")
     for name in FACETS:
         counts = results.facets.get(name)
         if counts:
             click.echo(click.style(f"\n{name}:", bold=True))
             for value, count in counts[:20]:
-                click.echo(f"  {count:>7}  {value}")
+                click.echo(_printable(f"  {count:>7}  {value}"))
 
 
 # --- commands ---------------------------------------------------------------------------
@@ -259,7 +317,7 @@ def index_command(
 
     def on_problem(problem: Reject | Warn) -> None:
         if not quiet or isinstance(problem, Reject):
-            click.echo(("\n" if progress.tty and not quiet else "") + str(problem), err=True)
+            click.echo(("\n" if progress.tty and not quiet else "") + _printable(str(problem)), err=True)
         if reject_log:
             level = "rejected" if isinstance(problem, Reject) else "warning"
             reject_log.write(
@@ -297,7 +355,7 @@ def _open_for_reading(index_dir: Path | None) -> Index:
     return index
 
 
-@main.command("search")
+@main.command("search", cls=_QueryMayStartWithADash)
 @click.argument("query", required=False, default="")
 @index_option
 @filter_options
@@ -308,22 +366,24 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 @click.option("--facets", is_flag=True, help="Count hits by category, source and month.")
 @click.option(
     "--batch",
-    type=click.File("r", encoding="utf-8"),
+    # bytes that are not UTF-8 reach the library, which refuses that one line
+    type=click.File("r", encoding="utf-8", errors="surrogateescape"),
     help="Run every query of FILE ('-' for stdin): 'query' or 'qid<TAB>query' a line.",
 )
 @click.option("--no-snippets", is_flag=True, help="Skip snippets (faster).")
 @click.option("--any", "match_any", is_flag=True, help="Match articles with any of the words (ranked), not only all.")
 @handles_errors
 def search_command(
-    query: str, index_dir: Path | None, fmt: str, batch: TextIO | None, no_snippets: bool, **kwargs: object
-) -> None:
+    query: str, index_dir: Path | None, fmt: str, run_tag: str, batch: TextIO | None, no_snippets: bool,
+    **kwargs: object,
+) -> None:  # fmt: skip
     """Search: words (all must match), "phrases", OR, NOT/-word, (groups),
     title:/sapo:/body:/category:/source:/tags:/date: fields."""
     index = _open_for_reading(index_dir)
     options = _search_options(kwargs)
     options["snippets"] = not no_snippets and fmt != "trec"
     if batch is None:
-        print_results(index.search(query, **options), fmt)
+        print_results(index.search(query, **options), fmt, run_tag=run_tag)
         return
     failed = 0
     for number, line in enumerate(batch, 1):
@@ -332,10 +392,11 @@ def search_command(
         qid, tab, text = line.rstrip("\n").partition("\t")
         qid, text = (qid, text) if tab else (str(number), qid)
         try:
-            print_results(index.search(text, **options), "jsonl" if fmt in ("text", "json") else fmt, qid=qid)
+            results = index.search(text, **options)
+            print_results(results, "jsonl" if fmt in ("text", "json") else fmt, qid=qid, run_tag=run_tag)
         except SearchidxError as error:
             failed += 1
-            click.echo(f"searchidx: line {number} ({qid}): {error}", err=True)
+            click.echo(_printable(f"searchidx: line {number} ({qid}): {error}"), err=True)
     if failed:
         sys.exit(2)
 
@@ -353,7 +414,7 @@ def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
     if fmt == "json":
         _write_json(article.to_dict())
         return
-    click.echo(click.style(article.title, bold=True))
+    click.echo(_style(article.title, bold=True))
     meta = [
         article.date.strftime("%Y-%m-%d %H:%M") if article.date else "",
         article.category,
@@ -361,10 +422,10 @@ def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
         article.url,
         article.id,
     ]
-    click.echo(click.style(" · ".join(x for x in meta if x), dim=True))
+    click.echo(_style(" · ".join(x for x in meta if x), dim=True))
     if article.sapo:
-        click.echo("\n" + click.style(article.sapo, bold=True))
-    click.echo("\n" + article.body.replace("\n", "\n\n"))
+        click.echo("\n" + _style(article.sapo, bold=True))
+    click.echo("\n" + _printable(article.body.replace("\n", "\n\n")))
 
 
 @main.command("similar")
@@ -382,7 +443,7 @@ def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
 @click.option("--explain", is_flag=True, help="Show the key terms and which ones each result shares.")
 @handles_errors
 def similar_command(
-    doc_id: str | None, index_dir: Path | None, fmt: str, text: str | None, path: Path | None,
+    doc_id: str | None, index_dir: Path | None, fmt: str, run_tag: str, text: str | None, path: Path | None,
     keep_duplicates: bool, explain: bool, **kwargs: object,
 ) -> None:  # fmt: skip
     """Articles like an indexed one (ID or URL), a --text or a --file."""
@@ -392,7 +453,7 @@ def similar_command(
     results = index.similar(
         doc_id, text=text, path=path, duplicates=keep_duplicates, explain=explain, **_search_options(kwargs)
     )
-    print_results(results, fmt)
+    print_results(results, fmt, run_tag=run_tag)
 
 
 @main.command("duplicates")
@@ -410,9 +471,9 @@ def duplicates_command(index_dir: Path | None, fmt: str) -> None:
             _write_json({"cluster": number, "size": len(ids), "ids": ids})
         else:
             titles = [index.show(i).title for i in ids[:3]]
-            click.echo(f"{number}. {len(ids)} copies: {', '.join(ids)}")
+            click.echo(_printable(f"{number}. {len(ids)} copies: {', '.join(ids)}"))
             for title in titles:
-                click.echo(f"     {title}")
+                click.echo(_printable(f"     {title}"))
     if fmt == "text":
         click.echo(click.style(f"{len(clusters)} clusters", dim=True))
 

@@ -16,16 +16,28 @@ Grammar (implicit AND binds tighter than OR)::
 Adjacent plain words form one ``Text`` node, so that the analyzer sees them together
 and can find the multi-syllable words among them. Errors raise ``QueryError`` with a
 one-line message that says what is wrong and where.
+
+Pasted text is read leniently, as lenient query parsers do: a quote or parenthesis
+that does not pair is read as text (it is punctuation to the analyzer) and the
+parse says so in a warning; any two quotes pair, straight or curly, because
+headlines mix them (``" tăng mạnh”``, ``“Mắt biếc “``). What a user clearly meant as
+syntax (an unknown field, a bad date) stays an error. The ``MAX_*`` limits bound
+the work a query can cause; the parse refuses a query beyond them.
 """
 
 from __future__ import annotations
 
 import re
-from calendar import monthrange
+from calendar import isleap, monthrange
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from searchidx.errors import QueryError
+
+MAX_QUERY_CHARS = 1000  # a pasted paragraph; more is not a query
+MAX_TERMS = 100  # words and phrase words: each costs a posting list or more
+MAX_TERM_CHARS = 200  # one word or field value: a long URL fits
+MAX_DEPTH = 20  # nested parentheses and NOTs
 
 TEXT_FIELDS = ("title", "sapo", "body")
 LABEL_FIELDS = ("category", "source", "tags")
@@ -77,14 +89,16 @@ class Or:
 
 Node = Text | Phrase | Label | DateRange | Not | And | Or
 
+QUOTES = '"“”„'
 _TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<phrase>"[^"]*"?|“[^”]*”?)
+    rf"""\s*(?:
+        (?P<phrase>[{QUOTES}][^{QUOTES}]*[{QUOTES}])
+      | (?P<quote>[{QUOTES}])
       | (?P<field>[A-Za-z_]+):(?=\S)
       | (?P<open>\()
       | (?P<close>\))
       | (?P<minus>-(?=[^\s\-]))
-      | (?P<word>[^\s()"“]+)
+      | (?P<word>[^\s(){QUOTES}]+)
     )""",
     re.VERBOSE,
 )
@@ -97,33 +111,87 @@ class _Tok:
     at: int
 
 
-def _tokens(query: str) -> list[_Tok]:
+def valid_text(text: str, what: str = "query") -> str:
+    """The text, if it can be encoded: a lone surrogate (what Python makes of bytes
+    that are not UTF-8, on a command line or in a file read with surrogateescape)
+    would otherwise fail deep inside the segmenter or the index."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise QueryError(f"the {what} is not valid UTF-8 text (bad byte at character {error.start + 1})") from None
+    return text
+
+
+def _shown(query: str) -> str:
+    """The query as an error message quotes it: on one line, not too long."""
+    return repr(query if len(query) <= 80 else query[:80] + "…")
+
+
+def _tokens(query: str) -> tuple[list[_Tok], list[str]]:
+    """The tokens, with unpaired parentheses settled, and warnings about what was
+    read leniently."""
     tokens: list[_Tok] = []
+    warnings: list[str] = []
+    opened: list[_Tok] = []
     pos = 0
     while pos < len(query):
         m = _TOKEN.match(query, pos)
         if not m or m.end() == pos:
             break
+        pos = m.end()
         kind = m.lastgroup
         assert kind is not None
-        text, column = m.group(kind), m.start(kind) + 1
+        token = _Tok(kind, m.group(kind), m.start(kind) + 1)
+        if kind == "quote":
+            warnings.append(f"unpaired quote {token.text} at column {token.at} read as text")
+            continue
+        if kind == "close" and not opened:
+            warnings.append(f"unpaired ')' at column {token.at} read as text")
+            continue
         if kind == "phrase":
-            closing = "”" if text.startswith("“") else '"'
-            if len(text) < 2 or not text.endswith(closing):
-                raise QueryError(f"unbalanced quotes at column {column} in query {query!r}")
-            text = text[1:-1]
-        elif kind == "word" and text in ("AND", "OR", "NOT"):
-            kind = text
-        tokens.append(_Tok(kind, text, column))
-        pos = m.end()
-    return tokens
+            token = _Tok(kind, token.text[1:-1], token.at)
+        elif kind == "word" and token.text in ("AND", "OR", "NOT"):
+            token = _Tok(token.text, token.text, token.at)
+        elif kind == "open":
+            opened.append(token)
+        elif kind == "close":
+            opened.pop()
+        tokens.append(token)
+    for token in opened:
+        warnings.append(f"unpaired '(' at column {token.at} closed at the end")
+        tokens.append(_Tok("close", ")", len(query) + 1))
+    return tokens, warnings
+
+
+def _check_size(query: str, tokens: list[_Tok]) -> None:
+    if len(query) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long: {len(query)} characters (at most {MAX_QUERY_CHARS})")
+    terms = 0
+    for token in tokens:
+        if token.kind in ("word", "phrase"):
+            terms += len(token.text.split())
+            longest = max(token.text.split(), key=len, default="")
+            if len(longest) > MAX_TERM_CHARS:
+                raise QueryError(
+                    f"word too long at column {token.at}: {len(longest)} characters (at most {MAX_TERM_CHARS})"
+                )
+    if terms > MAX_TERMS:
+        raise QueryError(f"too many words in the query: {terms} (at most {MAX_TERMS})")
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    node: Node | None  # None for an empty query
+    warnings: tuple[str, ...] = ()  # what was read leniently
 
 
 class _Parser:
     def __init__(self, query: str) -> None:
         self.query = query
-        self.tokens = _tokens(query)
+        self.tokens, self.warnings = _tokens(query)
+        _check_size(query, self.tokens)
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> _Tok | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -134,15 +202,20 @@ class _Parser:
         return token
 
     def error(self, message: str) -> QueryError:
-        return QueryError(f"{message} in query {self.query!r}")
+        return QueryError(f"{message} in query {_shown(self.query)}")
+
+    def nest(self, t: _Tok, by: int = 1) -> None:
+        """Enter (or with -1 leave) a group or a NOT; the depth is bounded because
+        the parser and Whoosh's query tree both recurse."""
+        self.depth += by
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"nested too deeply at column {t.at} (at most {MAX_DEPTH} levels of () and NOT)")
 
     def parse(self) -> Node | None:
         if not self.tokens:
             return None
         node = self.or_()
         token = self.peek()
-        if token is not None and token.kind == "close":
-            raise self.error(f"unbalanced parenthesis at column {token.at}")
         if token is not None:
             raise self.error(f"unexpected {token.text!r} at column {token.at}")
         return node
@@ -187,34 +260,36 @@ class _Parser:
             self.take()
             if self.peek() is None:
                 raise self.error(f"nothing to exclude after {t.text!r}")
+            self.nest(t)
             excluded = self.unary()
+            self.nest(t, -1)
             return Not(excluded) if excluded is not None else None
         return self.primary()
 
     def primary(self) -> Node | None:
         t = self.take()
         if t.kind == "open":
+            self.nest(t)
             node = self.or_()
-            closing = self.peek()
-            if closing is None or closing.kind != "close":
-                raise self.error(f"unbalanced parenthesis at column {t.at}")
-            self.take()
+            self.nest(t, -1)
+            self.take()  # the closing parenthesis: _tokens pairs them all
             return node
         if t.kind == "close":
-            raise self.error(f"unbalanced parenthesis at column {t.at}")
-        if t.kind == "phrase":
-            return Phrase(t.text)
+            raise self.error(f"missing search terms before ')' at column {t.at}")
         if t.kind == "field":
             return self.field(t)
-        return Text(t.text) if any(c.isalnum() for c in t.text) else None
+        if not any(c.isalnum() for c in t.text):
+            return None  # a lone "!" or an empty phrase: nothing to search for
+        return Phrase(t.text) if t.kind == "phrase" else Text(t.text)
 
     def field(self, t: _Tok) -> Node:
         name = t.text.lower()
         if name not in FIELDS:
             raise self.error(f"unknown field {t.text!r} (known: {', '.join(FIELDS)})")
-        if self.peek() is None:
+        value = self.peek()
+        if value is None or value.kind not in ("word", "phrase", "open"):
             raise self.error(f"no value after '{t.text}:'")
-        value = self.take()
+        self.take()
         if name == "date":
             return parse_date_range(value.text)
         if name in LABEL_FIELDS:
@@ -242,9 +317,10 @@ def _restrict(node: Node, fields: tuple[str, ...]) -> Node:
     return node
 
 
-def parse(query: str) -> Node | None:
-    """Parse a query; None for an empty one. Raises QueryError."""
-    return _Parser(query).parse()
+def parse(query: str) -> ParsedQuery:
+    """Parse a query. Raises QueryError."""
+    parser = _Parser(query)
+    return ParsedQuery(parser.parse(), tuple(parser.warnings))
 
 
 # --- dates ---------------------------------------------------------------------------
@@ -261,13 +337,23 @@ def date_bounds(text: str) -> tuple[datetime, datetime]:
     try:
         if day:
             start = datetime(year, month, day)
-            return start, start + timedelta(days=1)
+            return start, days_after(start, 1)
         if month:
             start = datetime(year, month, 1)
-            return start, start + timedelta(days=monthrange(year, month)[1])
-        return datetime(year, 1, 1), datetime(year + 1, 1, 1)
+            return start, days_after(start, monthrange(year, month)[1])
+        start = datetime(year, 1, 1)
+        return start, days_after(start, 366 if isleap(year) else 365)
     except ValueError:
         raise QueryError(f"bad date {text!r}: no such day") from None
+
+
+def days_after(start: datetime, days: int) -> datetime:
+    """``start`` plus whole days, at most the last representable moment: the end
+    of year 9999 is an open end, not an OverflowError."""
+    try:
+        return start + timedelta(days=days)
+    except OverflowError:
+        return datetime.max
 
 
 def parse_date_range(text: str) -> DateRange:

@@ -30,7 +30,7 @@ import string
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from whoosh import query as wq
 from whoosh import scoring
@@ -40,7 +40,21 @@ from whoosh.searching import Searcher
 from searchidx import execute
 from searchidx.analysis import FOLDED, WORD_JOINER, has_diacritics, key, query_syllables, query_words
 from searchidx.errors import QueryError
-from searchidx.query import TEXT_FIELDS, And, DateRange, Label, Node, Not, Or, Phrase, Text, parse
+from searchidx.query import (
+    TEXT_FIELDS,
+    And,
+    DateRange,
+    Label,
+    Node,
+    Not,
+    Or,
+    ParsedQuery,
+    Phrase,
+    Text,
+    days_after,
+    parse,
+    valid_text,
+)
 from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, unpack_spans
 
 FIELD_WEIGHTS = {"title": 2.5, "sapo": 1.5, "body": 1.0}
@@ -73,6 +87,10 @@ class SearchOptions:
     snippets: bool = True
     match_any: bool = False  # rank articles that have any of the words, not only all
 
+    def __post_init__(self) -> None:
+        for text in (self.query, *self.categories, *self.sources):
+            valid_text(text)
+
 
 @dataclass
 class Hit:
@@ -80,7 +98,7 @@ class Hit:
 
     rank: int
     id: str
-    score: float
+    score: float | None  # relevance; None when sorted by date, which computes none
     title: str
     url: str = ""
     date: datetime | None = None
@@ -94,7 +112,8 @@ class Hit:
 
     def to_dict(self) -> dict[str, object]:
         d = {
-            "rank": self.rank, "id": self.id, "score": round(self.score, 4), "title": self.title,
+            "rank": self.rank, "id": self.id, "title": self.title,
+            "score": None if self.score is None else round(self.score, 4),
             "url": self.url, "date": self.date.isoformat() if self.date else None,
             "category": self.category, "source": self.source, "snippet": self.snippet,
             "highlights": [list(h) for h in self.highlights],
@@ -117,6 +136,7 @@ class Results:
     suggestion: str | None = None
     key_terms: list[tuple[str, float]] = field(default_factory=list)  # similar only
     source_duplicates: list[str] = field(default_factory=list)  # similar only
+    warnings: list[str] = field(default_factory=list)  # parts of the query read leniently
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -126,6 +146,7 @@ class Results:
             "hits": [h.to_dict() for h in self.hits],
             "facets": {name: [{"value": v, "count": c} for v, c in counts] for name, counts in self.facets.items()},
             "suggestion": self.suggestion,
+            "warnings": self.warnings,
             **({"key_terms": [{"term": t, "weight": w} for t, w in self.key_terms]} if self.key_terms else {}),
             **({"source_duplicates": self.source_duplicates} if self.source_duplicates else {}),
         }
@@ -228,13 +249,10 @@ def search_filter(options: SearchOptions) -> wq.Query | None:
         parts.append(wq.Or([wq.Term("source_key", key(s)) for s in options.sources]))
     if options.date_from or options.date_to:
         end = options.date_to.replace(hour=0, minute=0, second=0) if options.date_to else None
-        parts.append(_date_query(options.date_from, end and end + _DAY))
+        parts.append(_date_query(options.date_from, end and days_after(end, 1)))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else wq.And(parts)
-
-
-_DAY = timedelta(days=1)
 
 
 def match_terms(node: Node | None) -> MatchTerms:
@@ -258,16 +276,16 @@ def match_terms(node: Node | None) -> MatchTerms:
 # --- running searches ------------------------------------------------------------------
 
 
-def compile_query(options: SearchOptions, reader: IndexReader) -> tuple[Node | None, wq.Query]:
-    node = parse(options.query)
-    if node is None:
+def compile_query(options: SearchOptions, reader: IndexReader) -> tuple[ParsedQuery, wq.Query]:
+    parsed = parse(options.query)
+    if parsed.node is None:
         if search_filter(options) is None:
             raise QueryError("empty query: give search terms or a filter")
-        return None, wq.Every()
-    return node, to_whoosh(node, reader, options.match_any)
+        return parsed, wq.Every()
+    return parsed, to_whoosh(parsed.node, reader, options.match_any)
 
 
-def make_hit(searcher: Searcher, docnum: int, rank: int, score: float, terms: MatchTerms | None) -> Hit:
+def make_hit(searcher: Searcher, docnum: int, rank: int, score: float | None, terms: MatchTerms | None) -> Hit:
     """A hit from a stored document; ``terms`` None means no snippet."""
     doc = searcher.stored_fields(docnum)
     title = doc.get("title", "")
@@ -302,21 +320,25 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
         raise QueryError(f"unknown sort {options.sort!r} (use one of: {', '.join(SORTS)})")
     if options.limit < 0 or options.offset < 0:
         raise QueryError("limit and offset must not be negative")
-    node, query = compile_query(options, searcher.reader())
+    parsed, query = compile_query(options, searcher.reader())
+    node = parsed.node
+    by_relevance = options.sort == "relevance"
     ranked = execute.run(
         searcher,
         query,
         limit=options.offset + options.limit,
         filter=search_filter(options),
-        sort=None if options.sort == "relevance" else "date",
+        sort=None if by_relevance else "date",
         reverse=options.sort == "-date",
         facets=FACETS if options.facets else (),
     )
     terms = match_terms(node) if options.snippets else None
     window = range(options.offset, len(ranked.docnums))
-    hits = [make_hit(searcher, ranked.docnums[i], i + 1, ranked.scores[i], terms) for i in window]
+    hits = [
+        make_hit(searcher, ranked.docnums[i], i + 1, ranked.scores[i] if by_relevance else None, terms) for i in window
+    ]
     total = ranked.total
-    out = Results(options.query, total, 0.0, hits, facets=ranked.facets)
+    out = Results(options.query, total, 0.0, hits, facets=ranked.facets, warnings=list(parsed.warnings))
     if total == 0 and node is not None:
         out.suggestion = suggest(searcher, options)
     out.took_ms = (time.perf_counter() - started) * 1000
@@ -336,17 +358,21 @@ def iter_hits(searcher: Searcher, options: SearchOptions, page_size: int = 100) 
 
 # --- "did you mean" --------------------------------------------------------------------
 
+RESPELL_CHARS = 8  # longer words are not respelled: a syllable has at most 7 letters
+RESPELL_WORDS = 3  # unknown words respelled at most; more and a respelling is a guess
+PROBES = 27  # respelled queries tried at most
+
 _VIETNAMESE_LETTERS = string.ascii_lowercase + "àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ"
 
 
-def _edits(word: str) -> set[str]:
+def _edits(word: str, letters: str) -> set[str]:
     """Words one edit away (delete, swap, replace, insert): the classic speller's
-    candidates, over the Vietnamese alphabet."""
+    candidates, over an alphabet."""
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
     deletes = {a + b[1:] for a, b in splits if b}
     swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-    replaces = {a + c + b[1:] for a, b in splits if b for c in _VIETNAMESE_LETTERS}
-    inserts = {a + c + b for a, b in splits for c in _VIETNAMESE_LETTERS}
+    replaces = {a + c + b[1:] for a, b in splits if b for c in letters}
+    inserts = {a + c + b for a, b in splits for c in letters}
     return (deletes | swaps | replaces | inserts) - {word}
 
 
@@ -366,11 +392,14 @@ def _respellings(reader: IndexReader, words: list[str], i: int, keep: int = 3) -
         return None if len(syllables) != 1 else syllables[0][0 if accented else 1]
 
     term = form(word)
-    if term is None or _df(reader, term):
+    if term is None or len(term) > RESPELL_CHARS or _df(reader, term):
         return [word]
     before = form(words[i - 1]) if i > 0 else None
     after = form(words[i + 1]) if i + 1 < len(words) else None
-    candidates = _edits(term) if accented else {FOLDED + c for c in _edits(term.removeprefix(FOLDED))}
+    if accented:
+        candidates = _edits(term, _VIETNAMESE_LETTERS)
+    else:  # folded terms have no diacritics: their candidates need none
+        candidates = {FOLDED + c for c in _edits(term.removeprefix(FOLDED), string.ascii_lowercase)}
 
     def join(a: str, b: str) -> str:
         return a + WORD_JOINER + b.removeprefix(FOLDED)
@@ -390,13 +419,18 @@ def suggest(searcher: Searcher, options: SearchOptions) -> str | None:
     candidates first, a few combinations at most."""
     reader = searcher.reader()
     words = options.query.split()
-    choices = [[w] if ":" in w else _respellings(reader, words, i) for i, w in enumerate(words)]
-    if all(c == [w] for c, w in zip(choices, words, strict=False)) or not all(choices):
+    choices: list[list[str]] = []
+    unknown = 0
+    for i, word in enumerate(words):
+        spellings = [word] if ":" in word or unknown == RESPELL_WORDS else _respellings(reader, words, i)
+        unknown += spellings != [word]
+        choices.append(spellings)
+    if not unknown or not all(choices):
         return None
-    for respelled in itertools.islice(itertools.product(*choices), 27):
+    for respelled in itertools.islice(itertools.product(*choices), PROBES):
         probe = replace(options, query=" ".join(respelled), limit=1, offset=0, facets=False, snippets=False)
         try:
-            _node, query = compile_query(probe, reader)
+            _parsed, query = compile_query(probe, reader)
         except QueryError:
             return None
         if execute.run(searcher, query, 1, filter=search_filter(probe)).total:

@@ -177,9 +177,6 @@ def test_empty_result_suggests_a_spelling(sample_index):
 @pytest.mark.parametrize(
     "query, message",
     [
-        ('"Gia Lai', "unbalanced quotes"),
-        ("(Gia Lai", "unbalanced parenthesis"),
-        ("Gia Lai)", "unbalanced parenthesis"),
         ("author:ai", "unknown field 'author'"),
         ("date:2024-13", "no such day"),
         ("date:hôm-qua", "bad date"),
