@@ -51,6 +51,7 @@ from searchidx import Article, Index, execute  # noqa: E402
 from searchidx.analysis import analyze, fold, normalize, segment, syllabify  # noqa: E402
 from searchidx.corpus import read_corpus  # noqa: E402
 from searchidx.errors import SearchidxError  # noqa: E402
+from searchidx.query import parse  # noqa: E402
 from searchidx.search import SearchOptions, compile_query, search_filter  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
@@ -60,6 +61,7 @@ DEFAULT_CORPORA = [
     SHARED / "vntc-train-raw.tar.gz",
 ]
 DEFAULT_SIZES = "10000,22642,45285,79044"
+WARM_UP = 5  # items per workload run before timing starts
 Figures = dict[str, Any]
 
 
@@ -120,11 +122,16 @@ def summary(samples: list[tuple[float, object]]) -> Figures:
     return figures
 
 
-def latency(run: Callable[[Any], object], items: list[Any], warm_up: int = 5) -> Figures:
-    """``run`` timed over ``items``, after a few unmeasured calls."""
+def measured(items: list[Any], warm_up: int = WARM_UP) -> list[Any]:
+    """The items timed: all but the first few, which only warm caches up (opened
+    columns, the first postings), unless that would leave nothing."""
+    return items[warm_up:] or items
+
+
+def latency(run: Callable[[Any], object], items: list[Any], warm_up: int = WARM_UP) -> Figures:
     for item in items[:warm_up]:
         run(item)
-    return summary([timed(run, item) for item in items])
+    return summary([timed(run, item) for item in measured(items, warm_up)])
 
 
 def side_by_side(runs: list[Callable[[Any], object]], items: list[Any]) -> list[Figures]:
@@ -206,6 +213,16 @@ def dir_size(path: Path) -> int:
 # --- workload --------------------------------------------------------------------------
 
 
+def parses(text: str) -> bool:
+    """Whether searchidx takes this text as a query: a title with a URL in it
+    reads as a field name ("http:") and is refused."""
+    try:
+        parse(text)
+    except SearchidxError:
+        return False
+    return True
+
+
 def make_queries(sample: list[Article], count: int, rng: random.Random) -> list[str]:
     """1-4 consecutive words (as pyvi segments them) from random titles."""
     queries = []
@@ -216,12 +233,12 @@ def make_queries(sample: list[Article], count: int, rng: random.Random) -> list[
             n = rng.randint(1, min(4, len(words)))
             start = rng.randrange(len(words) - n + 1)
             queries.append(" ".join(words[start : start + n]).lower())
-    return queries
+    return [q for q in queries if parses(q)]
 
 
 def make_headlines(sample: list[Article], count: int, rng: random.Random) -> list[str]:
     """Real headlines of 10-20 words, as --any queries."""
-    headlines = [a.title for a in sample if 10 <= len(a.title.split()) <= 20]
+    headlines = [a.title for a in sample if 10 <= len(a.title.split()) <= 20 and parses(a.title)]
     return rng.sample(headlines, min(count, len(headlines)))
 
 
@@ -285,29 +302,29 @@ def analyzer_speed(sample: list[Article]) -> Figures:
 
 
 def search_figures(
-    ours: Path, plain: Path, sample: list[Article], counts: argparse.Namespace, rng: random.Random
+    ours: Path, plain: Path, sample: list[Article], args: argparse.Namespace, rng: random.Random
 ) -> Figures:
     """Every search figure for one size, on queries cut from its own articles."""
-    queries = make_queries(sample, counts.queries, rng)
+    queries = make_queries(sample, WARM_UP + args.queries, rng)
     folded = [fold(q) for q in queries]
-    headlines = make_headlines(sample, counts.any_queries, rng)
-    ids = [a.id for a in rng.sample(sample, min(50, len(sample)))]
+    headlines = make_headlines(sample, WARM_UP + args.any_queries, rng)
+    ids = [a.id for a in rng.sample(sample, min(WARM_UP + 50, len(sample)))]
     with Index.open(ours) as index:
         check_size(index, ours, len(sample))
         baseline, baseline_any = plain_whoosh.PlainSearch(plain), plain_whoosh.PlainSearch(plain, any_word=True)
         search = {
-            "queries": len(queries),
-            "any_queries": len(headlines),
+            "queries": len(measured(queries)),
+            "any_queries": len(measured(headlines)),
             "searchidx_with_diacritics": latency(counting(index, index.search), queries),
             "searchidx_without_diacritics": latency(counting(index, index.search), folded),
             "plain_with_diacritics": latency(baseline.search, queries),
             "plain_without_diacritics": latency(baseline.search, folded),
             "searchidx_any": latency(counting(index, partial(index.search, match_any=True)), headlines),
             "plain_any": latency(baseline_any.search, headlines),
-            "searchidx_cold": latency(searching_cold(ours), queries[: counts.cold_queries], warm_up=0),
+            "searchidx_cold": latency(searching_cold(ours), measured(queries)[: args.cold_queries], warm_up=0),
         }
         search["searchidx_beside_facets"], search["searchidx_facets"] = side_by_side(
-            [counting(index, index.search), counting(index, partial(index.search, facets=True))], queries
+            [counting(index, index.search), counting(index, partial(index.search, facets=True))], measured(queries)
         )
         similar = latency(counting(index, index.similar), ids)
     accented = search["searchidx_with_diacritics"]["median_ms"]
@@ -316,6 +333,14 @@ def search_figures(
         search["searchidx_facets"]["median_ms"] / search["searchidx_beside_facets"]["median_ms"]
     )
     return {"search": search, "similar": similar, "sample_queries": queries[:10], "sample_any": headlines[:3]}
+
+
+def check_kept(work: Path, sizes: list[int]) -> None:
+    """--skip-build needs every size's two indexes: fail at once, not hours in."""
+    kept = [work / f"{kind}-{n}" for n in sizes for kind in ("searchidx", "plain")]
+    missing = ", ".join(str(path) for path in kept if not path.is_dir())
+    if missing:
+        sys.exit(f"bench.py: error: no index at {missing} (build them first, or drop --skip-build)")
 
 
 def check_size(index: Index, path: Path, size: int) -> None:
@@ -471,15 +496,15 @@ def search_table(results: list[Figures]) -> list[str]:
         "Postings decoded per query, median / p95 (warm: those not already cached by earlier queries; "
         "cold: all the query needs):",
         "",
-        "| articles | with diacritics, warm | without, warm | --any, warm | cold |",
-        "|---:|---:|---:|---:|---:|",
+        "| articles | with diacritics, warm | without, warm | --any, warm | similar, warm | cold |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         s = r["search"]
         lines.append(
             f"| {r['articles']} | {postings(s['searchidx_with_diacritics'])} "
             f"| {postings(s['searchidx_without_diacritics'])} | {postings(s['searchidx_any'])} "
-            f"| {postings(s['searchidx_cold'])} |"
+            f"| {postings(r['similar'])} | {postings(s['searchidx_cold'])} |"
         )
     return lines
 
@@ -569,21 +594,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run(args: argparse.Namespace, work: Path) -> Figures:
     corpora = readable(args.corpora, work)
     pool = list(articles(corpora, max(args.sizes)))
+    if args.skip_build:
+        check_kept(work, sorted({len(pool[:size]) for size in args.sizes}))
     rng = random.Random(args.seed)
     results = []
     for size in args.sizes:
         print(f"measuring {min(size, len(pool))} articles…", file=sys.stderr)
         results.append(measure(corpora, pool[:size], work, args, rng))
-    largest = pool[: max(args.sizes)]
     exact = None
     if args.exactness:
-        print(f"checking exactness on {len(largest)} articles…", file=sys.stderr)
-        exact = {
-            "articles": len(largest),
-            **exactness(work / f"searchidx-{len(largest)}", largest, args.exactness, rng),
-        }
+        print(f"checking exactness on {len(pool)} articles…", file=sys.stderr)
+        exact = {"articles": len(pool), **exactness(work / f"searchidx-{len(pool)}", pool, args.exactness, rng)}
     start = startup(work, args.startup_runs)
-    last = next(r for r in results if r["articles"] == len(largest))
+    last = next(r for r in results if r["articles"] == len(pool))
     return {
         "date": time.strftime("%Y-%m-%d"),
         "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
