@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
 from conftest import VIETNEWS, needs_shared, write_jsonl
 
-from searchidx import Index, shipped_corpus
+from searchidx import Article, Index, shipped_corpus
+from searchidx.corpus import read_path
 
 pytestmark = pytest.mark.slow  # runs the scripts end to end
 
@@ -28,16 +31,61 @@ def script(name: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
 
 def test_bench_runs_on_a_tiny_corpus(tmp_path):
     out = tmp_path / "bench.json"
-    result = script(
-        "bench.py", str(shipped_corpus() / "sample.jsonl"), "--sizes", "10,31", "--queries", "8", "--json", str(out)
-    )
+    sample = str(shipped_corpus() / "sample.jsonl")
+    options = [
+        "--queries",
+        "8",
+        "--any-queries",
+        "4",
+        "--cold-queries",
+        "4",
+        "--exactness",
+        "30",
+        "--startup-runs",
+        "1",
+    ]
+    result = script("bench.py", sample, "--sizes", "10,31", *options, "--json", str(out))
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
     assert [r["articles"] for r in report["results"]] == [10, 31]
     last = report["results"][-1]
     assert last["index"]["searchidx_1_worker"]["articles_per_s"] > 0 and last["index"]["time_ratio_vs_plain"] > 0
-    assert last["search"]["searchidx_with_diacritics"]["median_ms"] > 0 and last["similar"]["p95_ms"] > 0
-    assert "| 31 |" in result.stdout and report["analysis"]["analyzer_time_vs_pyvi"] > 0
+    search = last["search"]
+    for name in ("with_diacritics", "without_diacritics", "any", "facets", "cold"):
+        assert search[f"searchidx_{name}"]["median_ms"] > 0, name
+    assert search["plain_any"]["p99_ms"] > 0 and search["unaccented_vs_accented"] > 0
+    assert search["facets_vs_without"] > 0 and last["similar"]["p95_ms"] > 0
+    assert search["searchidx_cold"]["decoded_median"] > 0, "a fresh index decodes every posting a query needs"
+    assert report["exactness"]["queries"] == 30 and report["exactness"]["differing"] == 0
+    assert report["startup"]["help_s"] > report["startup"]["python_pass_s"] > 0
+    assert {t["target"] for t in report["targets"]} >= {"similar ID, median (ms)", "searchidx --help (s)"}
+    assert "| 31 |" in result.stdout and "Targets (issue 13), on 31 articles" in result.stdout
+    assert report["analysis"]["analyzer_time_vs_pyvi"] > 0
+
+
+def test_bench_reads_a_tar_gz_corpus_once_and_measures_kept_indexes(tmp_path):
+    """Several corpora, one a .tar.gz of a folder tree (as VNTC's raw files come):
+    unpacked once into the work folder, whose indexes --skip-build measures again."""
+    tree = tmp_path / "tree" / "Topics"
+    sample = (r for r in read_path(shipped_corpus() / "sample.jsonl") if isinstance(r, Article))
+    for i, article in enumerate(itertools.islice(sample, 12)):
+        (tree / article.category).mkdir(parents=True, exist_ok=True)
+        (tree / article.category / f"{i}.txt").write_text(f"{article.title}\n\n{article.body}", encoding="utf-16")
+    archive = tmp_path / "topics.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tree, arcname="Topics")
+    corpora = [str(shipped_corpus() / "sample.jsonl"), str(archive)]
+    work = tmp_path / "work"
+    options = ["--sizes", "43", "--workdir", str(work), "--queries", "6", "--any-queries", "3", "--cold-queries", "3"]
+    options += ["--exactness", "10", "--startup-runs", "1"]
+    built = script("bench.py", *corpora, *options, "--build-workers-only")
+    assert built.returncode == 0, built.stderr
+    assert "extracting" in built.stderr and (work / "topics" / "Topics").is_dir()
+    assert "| 43 | – |" in built.stdout, "no 1-worker build"
+    measured = script("bench.py", *corpora, *options, "--skip-build")
+    assert measured.returncode == 0, measured.stderr
+    assert "extracting" not in measured.stderr and "warning" not in measured.stderr
+    assert "| 43 |" in measured.stdout and "0 of 10 queries differ" in measured.stdout
 
 
 def test_evaluate_runs_on_a_slice():
