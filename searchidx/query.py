@@ -94,7 +94,7 @@ _TOKEN = re.compile(
     rf"""\s*(?:
         (?P<phrase>[{QUOTES}][^{QUOTES}]*[{QUOTES}])
       | (?P<quote>[{QUOTES}])
-      | (?P<field>[A-Za-z_]+):(?=\S)
+      | (?P<field>[A-Za-z_]+):(?=\S)(?!//)  # "http://..." is a link, not a field
       | (?P<open>\()
       | (?P<close>\))
       | (?P<minus>-(?=[^\s\-]))

@@ -132,3 +132,10 @@ def test_real_headlines_with_stray_quotes_find_their_article(stray_quote_headlin
     for article in stray:
         results = index.search(article["title"], limit=3)
         assert article["id"] in [h.id for h in results.hits], article["title"]
+
+
+def test_a_pasted_link_is_text_not_a_field(sample_index):
+    results = sample_index.search("bấm vào http://nganhang-xacthuc.example.com/dang-nhap")
+    assert [h.id for h in results.hits] == ["cong-nghe-02"]
+    with pytest.raises(QueryError, match="unknown field"):
+        parse("htp:nganhang")
