@@ -52,7 +52,9 @@ class SearcherPool:
         segment's directory); more are opened when more threads search at once."""
         self.directory = directory
         self.max_idle = max_idle
-        self._lock = threading.Lock()
+        # reentrant: the cycle collector may finish an abandoned iter_hits walk (and
+        # return its searcher) in a thread that holds the lock
+        self._lock = threading.RLock()
         self._state: State | None = None  # the state of the pooled searchers
         self._ix: whoosh_index.Index | None = None  # the Whoosh index of that state's generation
         self._idle: list[Snapshot] = []
