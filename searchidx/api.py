@@ -5,23 +5,25 @@
     ...     for hit in index.search("thi đua", limit=3).hits:
     ...         print(hit.rank, hit.title, hit.snippet)
 
-Safe for many readers at once, in threads (each thread gets its own Whoosh searcher)
-and in processes, including while a writer commits or a rebuild swaps generations:
-every call looks at the live generation and picks up what was committed.
+Safe for many readers at once, in threads and in processes, including while a writer
+commits or a rebuild swaps generations: every call looks at the live generation and
+picks up what was committed. An ``Index`` keeps a small pool of Whoosh searchers (see
+``searchidx.readers``): each call borrows one on the latest state of the index for its
+whole duration (an ``iter_hits`` walk sees one snapshot across all its pages), so a
+long-running, many-threaded process holds a bounded number of open files. ``close()``
+releases them; an ``Index`` used again after ``close()`` reopens the index.
 """
 
 from __future__ import annotations
 
 import os
 import sysconfig
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from whoosh import query as wq
-from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
 from searchidx import fingerprint
@@ -30,9 +32,10 @@ from searchidx import search as _search
 from searchidx import similar as _similar
 from searchidx.analysis import ANALYZER_VERSION, normalize
 from searchidx.corpus import Article, ReadOptions, Record, read_corpus, read_path
-from searchidx.errors import IndexNotFound, QueryError, UnknownArticle
+from searchidx.errors import QueryError, UnknownArticle
 from searchidx.index import BuildReport, ProblemCallback, ProgressCallback, default_index_dir
 from searchidx.query import valid_text
+from searchidx.readers import SearcherPool
 from searchidx.search import Hit, Results, SearchOptions
 
 
@@ -72,9 +75,7 @@ class Index:
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_index_dir()
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._open: list[Searcher] = []
+        self._searchers = SearcherPool(self.path)
 
     # -- lifecycle --
 
@@ -82,44 +83,21 @@ class Index:
     def open(cls, path: str | os.PathLike[str] | None = None) -> Index:
         """Open an existing index; raises IndexNotFound or IncompatibleIndex."""
         index = cls(path)
-        index._searcher()
-        return index
+        with index._searchers.acquire():
+            return index
 
     def exists(self) -> bool:
         return _index.current_generation(self.path) is not None
 
     def close(self) -> None:
-        with self._lock:
-            for searcher in self._open:
-                searcher.close()
-            self._open.clear()
-        self._local = threading.local()
+        """Close the open searchers (idempotent); calls in progress finish first."""
+        self._searchers.close()
 
     def __enter__(self) -> Index:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _searcher(self) -> Searcher:
-        """This thread's searcher on the live generation, refreshed if needed."""
-        generation = _index.current_generation(self.path)
-        local = self._local
-        if generation is None or not generation.is_dir():
-            raise IndexNotFound(f"no index at {self.path}; build one with 'searchidx index'")
-        if getattr(local, "generation", None) != generation:
-            _index.check_compatible(generation)
-            ix = FileStorage(str(generation)).open_index()
-            local.searcher = ix.searcher(weighting=_search.weighting())
-            local.generation = generation
-            with self._lock:
-                self._open.append(local.searcher)
-        elif not local.searcher.up_to_date():
-            fresh = local.searcher.refresh()
-            with self._lock:
-                self._open.append(fresh)
-            local.searcher = fresh
-        return local.searcher
 
     # -- writing --
 
@@ -169,23 +147,29 @@ class Index:
 
         >>> Index.open(path).search("ha noi", limit=5, sort="-date")  # doctest: +SKIP
         """
-        return _search.search(self._searcher(), SearchOptions(query=query, **options))  # type: ignore[arg-type]
+        search_options = SearchOptions(query=query, **options)  # type: ignore[arg-type]
+        with self._searchers.acquire() as snapshot:
+            return _search.search(snapshot.searcher, search_options)
 
     def iter_hits(self, query: str = "", **options: object) -> Iterator[Hit]:
         """Every hit of a search, in order, fetched a page at a time.
 
         >>> sum(1 for _ in Index.open(path).iter_hits("bão"))  # doctest: +SKIP
         """
-        return _search.iter_hits(self._searcher(), SearchOptions(query=query, **options))  # type: ignore[arg-type]
+        return self._walk(SearchOptions(query=query, **options))  # type: ignore[arg-type]
+
+    def _walk(self, options: SearchOptions) -> Iterator[Hit]:
+        """All pages from one searcher: one snapshot, however long the walk."""
+        with self._searchers.acquire() as snapshot:
+            yield from _search.iter_hits(snapshot.searcher, options)
 
     def show(self, doc_id: str) -> Article:
         """The stored article with this id (or URL).
 
         >>> Index.open(path).show("d2c509a18de47f51").title  # doctest: +SKIP
         """
-        searcher = self._searcher()
-        docnum = self._docnum(searcher, doc_id)
-        return _stored_article(searcher.stored_fields(docnum))
+        with self._searchers.acquire() as snapshot:
+            return _stored_article(self._stored(snapshot.searcher, doc_id))
 
     def similar(
         self,
@@ -202,38 +186,41 @@ class Index:
 
         >>> Index.open(path).similar("d2c509a18de47f51", limit=5).hits  # doctest: +SKIP
         """
-        searcher = self._searcher()
-        exclude = None
-        if doc_id is not None:
-            docnum = self._docnum(searcher, doc_id)
-            article = _stored_article(searcher.stored_fields(docnum))
-            exclude = article.id
-        elif text is not None:
-            if not text.strip():
-                raise QueryError("the text to compare is empty")
-            try:
-                article = Article(id="", body=valid_text(text, "text"))
-            except ValueError as error:  # a NUL
-                raise QueryError(f"the text to compare: {error}") from None
-        elif path is not None:
-            article = _first_article(Path(path))
-        if article is None:
-            raise QueryError("give an article id, a text, an article or a file")
-        return _similar.similar(
-            searcher, article, SearchOptions(**options), exclude_id=exclude,  # type: ignore[arg-type]
-            keep_duplicates=duplicates, explain=explain,
-        )  # fmt: skip
+        with self._searchers.acquire() as snapshot:
+            searcher = snapshot.searcher
+            exclude = None
+            if doc_id is not None:
+                article = _stored_article(self._stored(searcher, doc_id))
+                exclude = article.id
+            elif text is not None:
+                if not text.strip():
+                    raise QueryError("the text to compare is empty")
+                try:
+                    article = Article(id="", body=valid_text(text, "text"))
+                except ValueError as error:  # a NUL
+                    raise QueryError(f"the text to compare: {error}") from None
+            elif path is not None:
+                article = _first_article(Path(path))
+            if article is None:
+                raise QueryError("give an article id, a text, an article or a file")
+            return _similar.similar(
+                searcher, article, SearchOptions(**options), exclude_id=exclude,  # type: ignore[arg-type]
+                keep_duplicates=duplicates, explain=explain,
+            )  # fmt: skip
 
     def duplicates(self) -> list[list[str]]:
         """Clusters of near-duplicate articles (MinHash over word shingles), by id."""
-        reader = self._searcher().reader()
-        ids = reader.column_reader("id")
-        prints = reader.column_reader("fingerprint")
-        return fingerprint.clusters((ids[d], prints[d]) for d in reader.all_doc_ids())
+        with self._searchers.acquire() as snapshot:
+            reader = snapshot.searcher.reader()
+            ids = reader.column_reader("id")
+            prints = reader.column_reader("fingerprint")
+            return fingerprint.clusters((ids[d], prints[d]) for d in reader.all_doc_ids())
 
     def stats(self) -> Stats:
-        searcher = self._searcher()
-        generation = self._local.generation
+        with self._searchers.acquire() as snapshot:
+            return self._stats(snapshot.searcher, snapshot.generation)
+
+    def _stats(self, searcher: Searcher, generation: Path) -> Stats:
         meta = _index.read_meta(generation)
         dated = wq.DateRange("date", None, None)
         first = searcher.search(dated, limit=1, sortedby="date")
@@ -251,14 +238,15 @@ class Index:
         )
 
     @staticmethod
-    def _docnum(searcher: Searcher, doc_id: str) -> int:
+    def _stored(searcher: Searcher, doc_id: str) -> dict:  # type: ignore[type-arg]
+        """The stored fields of the article with this id or URL."""
         doc_id = _article_id(doc_id)
         docnum = searcher.document_number(id=doc_id)
         if docnum is None:
             docnum = searcher.document_number(url=doc_id)
         if docnum is None:
             raise UnknownArticle(f"no article with id {doc_id!r} in the index")
-        return int(docnum)
+        return searcher.stored_fields(docnum)  # type: ignore[no-any-return]
 
 
 def _article_id(doc_id: str) -> str:
