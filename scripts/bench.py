@@ -52,6 +52,7 @@ from searchidx.analysis import analyze, fold, normalize, segment, syllabify  # n
 from searchidx.corpus import read_corpus  # noqa: E402
 from searchidx.errors import SearchidxError  # noqa: E402
 from searchidx.query import parse  # noqa: E402
+from searchidx.readers import SearcherPool  # noqa: E402
 from searchidx.search import SearchOptions, compile_query, search_filter  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
@@ -145,19 +146,13 @@ def side_by_side(runs: list[Callable[[Any], object]], items: list[Any]) -> list[
     return [summary(s) for s in samples]
 
 
-def decoded(index: Index) -> int:
-    """Postings this index's searcher has read from disk so far (its postings
-    cache spares the rest)."""
-    return sum(s.decoded for s in execute.segments(index._searcher()))
-
-
 def counting(index: Index, call: Callable[[Any], object]) -> Callable[[Any], int]:
     """``call`` on an open index (whose caches warm up), returning the postings it decoded."""
 
     def run(item: Any) -> int:
-        before = decoded(index)
+        before = execute.decoded_postings()
         call(item)
-        return decoded(index) - before
+        return execute.decoded_postings() - before
 
     return run
 
@@ -169,7 +164,7 @@ def searching_cold(path: Path) -> Callable[[str], int]:
     def run(query: str) -> int:
         with Index.open(path) as index:
             index.search(query)
-            return decoded(index)
+            return execute.decoded_postings()
 
     return run
 
@@ -345,7 +340,7 @@ def check_kept(work: Path, sizes: list[int]) -> None:
 
 def check_size(index: Index, path: Path, size: int) -> None:
     """Kept indexes may be from another corpus or unfinished: say so."""
-    documents = index._searcher().doc_count()
+    documents = index.stats().documents
     if documents != size:
         print(f"warning: {path} holds {documents} articles, not {size}", file=sys.stderr)
 
@@ -355,8 +350,8 @@ def exactness(path: Path, sample: list[Article], count: int, rng: random.Random)
     scores (beyond 1e-6) than Whoosh's exhaustive scoring."""
     started = time.perf_counter()
     compared, differing = 0, []
-    with Index.open(path) as index:
-        searcher = index._searcher()
+    with SearcherPool(path).acquire() as snapshot:
+        searcher = snapshot.searcher
         for options in exactness_queries(sample, count, rng):
             try:
                 _, query = compile_query(options, searcher.reader())

@@ -39,6 +39,13 @@ Array = np.ndarray[Any, Any]
 #: Byte-coded field lengths to lengths, as Whoosh decodes them.
 _LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _CACHE_BYTES = 64 * 2**20
+_decoded = [0]  # postings read from disk in this process (not from a cache)
+
+
+def decoded_postings() -> int:
+    """Postings this process has read from disk so far; benchmarks report how many
+    a query costs."""
+    return _decoded[0]
 
 
 @dataclass
@@ -75,7 +82,6 @@ class Segment:
         self._postings: OrderedDict[tuple[str, bytes, bool], Postings] = OrderedDict()
         self._postings_bytes = 0
         self._lock = threading.Lock()
-        self.decoded = 0  # postings read from disk so far (benchmarks report it)
 
     def live(self) -> Array:
         """True for documents that are not deleted."""
@@ -127,7 +133,7 @@ class Segment:
                 return self._postings[key]
         found = _read_postings(self.reader, field, text, values)
         with self._lock:
-            self.decoded += len(found.ids)
+            _decoded[0] += len(found.ids)
             self._postings[key] = found
             self._postings_bytes += found.nbytes
             while self._postings_bytes > _CACHE_BYTES and len(self._postings) > 1:

@@ -360,6 +360,9 @@ def test_a_json_array_read_in_small_chunks_skips_an_oversized_object(tmp_path):
 
 
 def test_similar_to_a_text_with_undecodable_bytes_is_one_line(sample_index):
-    """Bytes that are not UTF-8 in argv arrive as lone surrogates, which Article refuses."""
+    """Bytes that are not UTF-8 in argv arrive as lone surrogates, which are refused."""
     result = run("similar", "--text", "Gia Lai \udcff", "--index", str(sample_index.path))
-    assert result.exit_code == 2 and result.output.startswith("searchidx: error: the text to compare: field body")
+    assert (
+        result.exit_code == 2
+        and result.output == "searchidx: error: the text is not valid UTF-8 text (bad byte at character 9)\n"
+    )

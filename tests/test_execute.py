@@ -17,6 +17,7 @@ from conftest import SHARED, VIETNEWS, needs_shared
 from whoosh import sorting
 
 from searchidx import Article, Index, execute
+from searchidx.readers import SearcherPool
 from searchidx.search import FACETS, SearchOptions, compile_query, search_filter
 
 VNTC = SHARED / "corpus" / "vntc-train.jsonl.gz"
@@ -68,8 +69,8 @@ def _queries(index: Index, count: int) -> list[SearchOptions]:
     and without diacritics, phrases, exclusions, OR, fields, whole headlines with
     --any, and filters on category, source and dates."""
     rng = random.Random(13)
-    with Index.open(index.path) as reader:
-        titles = [d.get("title", "").split() for d in reader._searcher().all_stored_fields()]
+    with SearcherPool(index.path).acquire() as snapshot:
+        titles = [d.get("title", "").split() for d in snapshot.searcher.all_stored_fields()]
     titles = [t for t in titles if len(t) > 3]
     categories = ["Thể thao", "Kinh doanh", "the thao", "Vi tính", "Pháp luật"]
     out: list[SearchOptions] = []
@@ -105,8 +106,8 @@ def _queries(index: Index, count: int) -> list[SearchOptions]:
 def _compare(index: Index, count: int) -> list[str]:
     """The queries whose results differ, with what differed."""
     mismatches = []
-    with Index.open(index.path) as reader:
-        searcher = reader._searcher()
+    with SearcherPool(index.path).acquire() as snapshot:
+        searcher = snapshot.searcher
         for options in _queries(index, count):
             try:
                 _, query = compile_query(options, searcher.reader())
@@ -131,8 +132,8 @@ def test_a_thousand_queries_equal_whooshs_exhaustive_scoring(mixed_index: Index)
 
 
 def test_facet_counts_equal_whooshs(mixed_index: Index) -> None:
-    with Index.open(mixed_index.path) as reader:
-        searcher = reader._searcher()
+    with SearcherPool(mixed_index.path).acquire() as snapshot:
+        searcher = snapshot.searcher
         for text in ("bóng đá", "thị trường", "công an"):
             _, query = compile_query(SearchOptions(query=text), searcher.reader())
             groups = {name: sorting.FieldFacet(name) for name in FACETS}
@@ -145,8 +146,8 @@ def test_facet_counts_equal_whooshs(mixed_index: Index) -> None:
 
 
 def test_sorting_by_date_puts_undated_articles_last_both_ways(mixed_index: Index) -> None:
-    with Index.open(mixed_index.path) as reader:
-        searcher = reader._searcher()
+    with SearcherPool(mixed_index.path).acquire() as snapshot:
+        searcher = snapshot.searcher
         _, query = compile_query(SearchOptions(query="người"), searcher.reader())
         for reverse in (False, True):
             got = execute.run(searcher, query, 1000, sort="date", reverse=reverse)
