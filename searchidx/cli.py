@@ -16,26 +16,22 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import quote
 
 import click
 import orjson
 
 from searchidx._version import __version__
-from searchidx.api import Index, shipped_corpus
-from searchidx.corpus import (
-    MAX_RECORD_CHARS,
-    ReadOptions,
-    Reject,
-    Warn,
-    count_records,
-    open_problem_log,
-    read_corpus,
-)
 from searchidx.errors import IndexNotFound, SearchidxError
-from searchidx.index import BuildReport
-from searchidx.search import FACETS, SORTS, Hit, Results
+from searchidx.limits import MAX_RECORD_CHARS
+from searchidx.query import FACETS, SORTS
+
+if TYPE_CHECKING:  # the library is imported by the commands that use it: --help stays fast
+    from searchidx.api import Index
+    from searchidx.corpus import Reject, Warn
+    from searchidx.index import BuildReport
+    from searchidx.search import Hit, Results
 
 EXIT_REJECTS = 3
 
@@ -310,6 +306,9 @@ def index_command(
 
     Reads JSON Lines (.jsonl, .jsonl.gz), JSON arrays, CSV, .txt page text and
     folders of them. A repeated id updates the article."""
+    from searchidx.api import Index, shipped_corpus
+    from searchidx.corpus import ReadOptions, Reject, count_records, open_problem_log, read_corpus
+
     paths = paths or (shipped_corpus(),)
     reject_log = open_problem_log(rejects, paths) if rejects else None
     index = Index(index_dir)
@@ -345,6 +344,9 @@ def index_command(
 
 def _open_for_reading(index_dir: Path | None) -> Index:
     """Open the index; at the default location, build it from the sample first."""
+    from searchidx.api import Index, shipped_corpus
+    from searchidx.corpus import read_corpus
+
     index = Index(index_dir)
     if index.exists() or index_dir is not None or os.environ.get("SEARCHIDX_INDEX"):
         return Index.open(index.path)
@@ -505,6 +507,8 @@ def stats_command(index_dir: Path | None, fmt: str) -> None:
 @handles_errors
 def delete_command(ids: tuple[str, ...], index_dir: Path | None, wait: float) -> None:
     """Delete articles by id."""
+    from searchidx.api import Index
+
     index = Index(index_dir)
     if not index.exists():
         raise IndexNotFound(f"no index at {index.path}")
