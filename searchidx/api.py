@@ -24,6 +24,7 @@ from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
+from searchidx import check as _check
 from searchidx import fingerprint
 from searchidx import index as _index
 from searchidx import search as _search
@@ -249,6 +250,11 @@ class Index:
             first_date=first[0]["date"] if len(first) else None,
             last_date=last[0]["date"] if len(last) else None,
         )
+
+    def check(self) -> _check.CheckReport:
+        """Read every part of the index and check that the parts agree (see
+        ``searchidx.check``); raises IndexNotFound or IncompatibleIndex."""
+        return _check.check(self.path)
 
     @staticmethod
     def _docnum(searcher: Searcher, doc_id: str) -> int:

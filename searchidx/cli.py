@@ -500,6 +500,28 @@ def stats_command(index_dir: Path | None, fmt: str) -> None:
         click.echo(f"{name:>17}: {value}")
 
 
+@main.command("check")
+@index_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
+@handles_errors
+def check_command(index_dir: Path | None, fmt: str) -> None:
+    """Verify an index: every segment, posting and stored document readable, counts agreeing."""
+    from searchidx.api import Index
+
+    report = Index(index_dir).check()
+    if fmt == "json":
+        _write_json(report.to_dict())
+    elif report.ok:
+        click.echo(f"ok: {report.documents} documents in {report.segments} segments, {report.path}")
+    else:
+        more = f" (and {len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+        click.echo(f"corrupt: {report.problems[0]}{more}")
+    if not report.ok:
+        sys.exit(1)
+
+
 @main.command("delete")
 @click.argument("ids", nargs=-1, required=True)
 @index_option
