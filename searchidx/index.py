@@ -41,14 +41,12 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
-from searchidx import safe_unpickle
+from searchidx import safe_unpickle  # noqa: F401  (opening a crafted index must not run its code)
 from searchidx._version import __version__
 from searchidx.analysis import ANALYZER_VERSION, VietnameseAnalyzer, analyze, key
 from searchidx.corpus import Article, Record, Reject, Warn
 from searchidx.errors import IncompatibleIndex, IndexLocked, IndexNotFound
 from searchidx.fingerprint import signature
-
-safe_unpickle.install()  # opening a crafted index directory must not run its code
 
 #: Bumped whenever the fields or what they hold change.
 SCHEMA_VERSION = 1

@@ -7,6 +7,10 @@ function: a crafted index directory could run code as soon as it is opened. Afte
 constructs only the classes Whoosh's own files hold for a searchidx index (and a
 plain Whoosh one with its standard analyzer); anything else raises ``CorruptIndex``.
 A pre-2.7 TOC, which Whoosh would read with an unrestricted unpickler, is refused.
+
+Importing this module installs it, so that no code path can read index data with
+Whoosh before the restriction is in place; code of our own that unpickles index data
+(``execute``) calls ``load``/``loads`` here.
 """
 
 from __future__ import annotations
@@ -98,3 +102,6 @@ def install() -> None:
         module.loads = loads
     for version in whoosh.legacy.toc_loaders:
         whoosh.legacy.toc_loaders[version] = _refuse_old_toc
+
+
+install()

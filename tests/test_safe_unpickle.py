@@ -3,6 +3,7 @@ unpickler that constructs only what Whoosh's own files hold."""
 
 from __future__ import annotations
 
+import ast
 import io
 import os
 import pickle
@@ -125,3 +126,40 @@ def test_a_real_index_still_opens_and_answers(sample_index):
     with Index.open(sample_index.path) as index:
         hit = index.search('"Gia Lai" thi đua', facets=True).hits[0]
         assert index.show(hit.id).title and index.similar(hit.id).hits and index.stats().documents >= 30
+
+
+class _PickleUses(ast.NodeVisitor):
+    """Where ``pickle.load``, ``pickle.loads``, ``pickle.Unpickler``, ``whoosh3.loads``
+    or ``marshal.loads`` is named: (file, enclosing function or None)."""
+
+    def __init__(self, file: str) -> None:
+        self.file, self.function, self.found = file, None, set()
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        outer, self.function = self.function, node.name
+        self.generic_visit(node)
+        self.function = outer
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if node.attr in ("load", "loads", "Unpickler") and getattr(node.value, "id", "") in (
+            "pickle",
+            "whoosh3",
+            "marshal",
+        ):
+            self.found.add((self.file, self.function))
+        self.generic_visit(node)
+
+
+def test_searchidx_unpickles_index_data_only_through_safe_unpickle():
+    """Code of our own that reads Whoosh's files (such as ``execute``) calls
+    safe_unpickle, never pickle: the exceptions read what searchidx itself wrote
+    (the build's job files) or pyvi's model (an inert unpickler)."""
+    allowed = {("index.py", "_process_file"), ("pyvi_model.py", None)}
+    found = set()
+    for path in (ROOT / "searchidx").glob("*.py"):
+        if path.name == "safe_unpickle.py":
+            continue
+        visitor = _PickleUses(path.name)
+        visitor.visit(ast.parse(path.read_text(encoding="utf-8")))
+        found |= visitor.found
+    assert found - allowed == set()
