@@ -19,12 +19,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 
-from searchidx import check as _check
 from searchidx import fingerprint
 from searchidx import index as _index
 from searchidx import search as _search
@@ -35,6 +35,9 @@ from searchidx.errors import IndexNotFound, QueryError, UnknownArticle
 from searchidx.index import BuildReport, ProblemCallback, ProgressCallback, default_index_dir
 from searchidx.query import valid_text
 from searchidx.search import Hit, Results, SearchOptions
+
+if TYPE_CHECKING:
+    from searchidx.check import CheckReport
 
 
 def shipped_corpus() -> Path:
@@ -251,10 +254,12 @@ class Index:
             last_date=last[0]["date"] if len(last) else None,
         )
 
-    def check(self) -> _check.CheckReport:
+    def check(self) -> CheckReport:
         """Read every part of the index and check that the parts agree (see
         ``searchidx.check``); raises IndexNotFound or IncompatibleIndex."""
-        return _check.check(self.path)
+        from searchidx.check import check
+
+        return check(self.path)
 
     @staticmethod
     def _docnum(searcher: Searcher, doc_id: str) -> int:
