@@ -1,15 +1,29 @@
 """searchidx: full-text search for Vietnamese news.
 
 The library surface is small: ``Index`` (open, add, delete, search, iter_hits,
-similar, show, duplicates, stats) and the dataclasses it returns.
+similar, show, duplicates, stats) and the dataclasses it returns. The names are
+imported on first use, so that ``searchidx --help`` does not load Whoosh or pyvi.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from searchidx._version import __version__
-from searchidx.api import Index, Stats, shipped_corpus
-from searchidx.corpus import Article, ReadOptions
-from searchidx.errors import SearchidxError
-from searchidx.index import BuildReport
-from searchidx.search import Hit, Results, SearchOptions
+
+if TYPE_CHECKING:
+    from searchidx.api import Index, Stats, shipped_corpus
+    from searchidx.corpus import Article, ReadOptions
+    from searchidx.errors import SearchidxError
+    from searchidx.index import BuildReport
+    from searchidx.search import Hit, Results, SearchOptions
+
+_HOMES = {
+    "Index": "api", "Stats": "api", "shipped_corpus": "api", "Article": "corpus", "ReadOptions": "corpus",
+    "SearchidxError": "errors", "BuildReport": "index", "Hit": "search", "Results": "search",
+    "SearchOptions": "search",
+}  # fmt: skip
 
 __all__ = [
     "Article",
@@ -24,3 +38,11 @@ __all__ = [
     "__version__",
     "shipped_corpus",
 ]  # fmt: skip
+
+
+def __getattr__(name: str) -> object:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'searchidx' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"searchidx.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value

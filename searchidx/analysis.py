@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from pyvi.ViTokenizer import ViTokenizer
 from whoosh.analysis import Token, Tokenizer
+
+from searchidx import pyvi_model
 
 #: Bumped whenever a change here would make old indexes disagree with new queries.
 ANALYZER_VERSION = 1
@@ -238,46 +239,12 @@ def _joins(words: list[str], labels: list[str], pieces: list[Piece]) -> list[boo
     return joins
 
 
-def model_features(words: list[str]) -> list[dict[str, object]]:
-    """pyvi's CRF features for each word, exactly as its ``sent2features`` makes
-    them, but with each word's properties and each dictionary look-up computed
-    once instead of up to three times: pyvi's own version is 40% of our analysis."""
-    n = len(words)
-    lower = [w.lower() for w in words]
-    upper = [w.isupper() for w in words]
-    title = [w.istitle() for w in words]
-    bigram = [" ".join(words[i : i + 2]).lower() in ViTokenizer.bi_grams for i in range(n - 1)]
-    trigram = [" ".join(words[i : i + 3]).lower() in ViTokenizer.tri_grams for i in range(n - 2)]
-    features = []
-    for i, word in enumerate(words):
-        f: dict[str, object] = {
-            "bias": 1.0, "word.lower()": lower[i], "word.isupper()": upper[i],
-            "word.istitle()": title[i], "word.isdigit()": word.isdigit(),
-        }  # fmt: skip
-        if i > 0:
-            f["-1:word.lower()"] = lower[i - 1]
-            f["-1:word.istitle()"] = title[i - 1]
-            f["-1:word.isupper()"] = upper[i - 1]
-            f["-1:word.bi_gram()"] = bigram[i - 1]
-            if i > 1:
-                f["-2:word.tri_gram()"] = trigram[i - 2]
-        if i < n - 1:
-            f["+1:word.lower()"] = lower[i + 1]
-            f["+1:word.istitle()"] = title[i + 1]
-            f["+1:word.isupper()"] = upper[i + 1]
-            f["+1:word.bi_gram()"] = bigram[i]
-            if i < n - 2:
-                f["+2:word.tri_gram()"] = trigram[i]
-        features.append(f)
-    return features
-
-
 def segment(pieces: list[Piece]) -> list[list[Piece]]:
     """Group pieces into words with pyvi's CRF model; punctuation is dropped."""
     if not pieces:
         return []
     words = _model_input(pieces)
-    labels = ViTokenizer.model.predict([model_features(words)])[0]
+    labels = pyvi_model.labels(words)
     joins = _joins(words, labels, pieces)
     grouped: list[list[Piece]] = []
     for piece, joined in zip(pieces, joins, strict=False):
@@ -295,8 +262,9 @@ def _known_subwords(syllables: list[str]) -> Iterator[tuple[int, int]]:
     greedily from the left in pyvi's own lexicon, so that a segmentation error such as
     "triển_khai_phương_hướng" still yields "triển_khai" and "phương_hướng"."""
     i, n = 0, len(syllables)
+    bi_grams, tri_grams = pyvi_model.lexicon()
     while i < n - 1:
-        for size, lexicon in ((3, ViTokenizer.tri_grams), (2, ViTokenizer.bi_grams)):
+        for size, lexicon in ((3, tri_grams), (2, bi_grams)):
             if size < n and i + size <= n and " ".join(syllables[i : i + size]) in lexicon:
                 yield i, i + size
                 i += size

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
@@ -37,6 +38,9 @@ from searchidx.index import BuildReport, ProblemCallback, ProgressCallback, defa
 from searchidx.query import valid_text
 from searchidx.readers import SearcherPool
 from searchidx.search import Hit, Results, SearchOptions
+
+if TYPE_CHECKING:
+    from searchidx.check import CheckReport
 
 
 def shipped_corpus() -> Path:
@@ -236,6 +240,13 @@ class Index:
             first_date=first[0]["date"] if len(first) else None,
             last_date=last[0]["date"] if len(last) else None,
         )
+
+    def check(self) -> CheckReport:
+        """Read every part of the index and check that the parts agree (see
+        ``searchidx.check``); raises IndexNotFound or IncompatibleIndex."""
+        from searchidx.check import check
+
+        return check(self.path)
 
     @staticmethod
     def _stored(searcher: Searcher, doc_id: str) -> dict:  # type: ignore[type-arg]

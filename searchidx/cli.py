@@ -16,26 +16,22 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import quote
 
 import click
 import orjson
 
 from searchidx._version import __version__
-from searchidx.api import Index, shipped_corpus
-from searchidx.corpus import (
-    MAX_RECORD_CHARS,
-    ReadOptions,
-    Reject,
-    Warn,
-    count_records,
-    open_problem_log,
-    read_corpus,
-)
 from searchidx.errors import IndexNotFound, SearchidxError
-from searchidx.index import BuildReport
-from searchidx.search import FACETS, SORTS, Hit, Results
+from searchidx.limits import MAX_RECORD_CHARS
+from searchidx.query import FACETS, SORTS
+
+if TYPE_CHECKING:  # the library is imported by the commands that use it: --help stays fast
+    from searchidx.api import Index
+    from searchidx.corpus import Reject, Warn
+    from searchidx.index import BuildReport
+    from searchidx.search import Hit, Results
 
 EXIT_REJECTS = 3
 
@@ -310,6 +306,9 @@ def index_command(
 
     Reads JSON Lines (.jsonl, .jsonl.gz), JSON arrays, CSV, .txt page text and
     folders of them. A repeated id updates the article."""
+    from searchidx.api import Index, shipped_corpus
+    from searchidx.corpus import ReadOptions, Reject, count_records, open_problem_log, read_corpus
+
     paths = paths or (shipped_corpus(),)
     reject_log = open_problem_log(rejects, paths) if rejects else None
     index = Index(index_dir)
@@ -345,6 +344,9 @@ def index_command(
 
 def _open_for_reading(index_dir: Path | None) -> Index:
     """Open the index; at the default location, build it from the sample first."""
+    from searchidx.api import Index, shipped_corpus
+    from searchidx.corpus import read_corpus
+
     index = Index(index_dir)
     if index.exists() or index_dir is not None or os.environ.get("SEARCHIDX_INDEX"):
         return Index.open(index.path)
@@ -498,6 +500,28 @@ def stats_command(index_dir: Path | None, fmt: str) -> None:
         click.echo(f"{name:>17}: {value}")
 
 
+@main.command("check")
+@index_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
+@handles_errors
+def check_command(index_dir: Path | None, fmt: str) -> None:
+    """Verify an index: every segment, posting and stored document readable, counts agreeing."""
+    from searchidx.api import Index
+
+    report = Index(index_dir).check()
+    if fmt == "json":
+        _write_json(report.to_dict())
+    elif report.ok:
+        click.echo(f"ok: {report.documents} documents in {report.segments} segments, {report.path}")
+    else:
+        more = f" (and {len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+        click.echo(f"corrupt: {report.problems[0]}{more}")
+    if not report.ok:
+        sys.exit(1)
+
+
 @main.command("delete")
 @click.argument("ids", nargs=-1, required=True)
 @index_option
@@ -505,6 +529,8 @@ def stats_command(index_dir: Path | None, fmt: str) -> None:
 @handles_errors
 def delete_command(ids: tuple[str, ...], index_dir: Path | None, wait: float) -> None:
     """Delete articles by id."""
+    from searchidx.api import Index
+
     index = Index(index_dir)
     if not index.exists():
         raise IndexNotFound(f"no index at {index.path}")

@@ -32,6 +32,7 @@ from typing import IO, TextIO
 
 from searchidx.analysis import key, normalize
 from searchidx.errors import OutputPathError
+from searchidx.limits import MAX_RECORD_CHARS
 
 
 def _lone_surrogate(text: str) -> int | None:
@@ -115,12 +116,6 @@ class Warn(Problem):
 
 
 Record = Article | Reject | Warn
-
-
-#: Records longer than this (characters of their JSON, CSV or text) are rejected:
-#: ten times the longest real article seen (VNTC, ~100,000), where one record of
-#: 828,000 characters took a worker 700 MB and 27 s to index.
-MAX_RECORD_CHARS = 1_000_000
 
 
 @dataclass(frozen=True)

@@ -34,3 +34,7 @@ class OutputPathError(SearchidxError):
     """An output file that cannot be written, or would overwrite an input."""
 
     exit_code = 2
+
+
+class CorruptIndex(SearchidxError):
+    """An index whose files are damaged, or hold what searchidx never writes."""

@@ -19,7 +19,6 @@ mask, so they stay exact without scoring anything twice.
 from __future__ import annotations
 
 import io
-import pickle
 import threading
 import zlib
 from collections import OrderedDict
@@ -33,6 +32,8 @@ from whoosh.columns import NumericColumn
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
+
+from searchidx import safe_unpickle
 
 Array = np.ndarray[Any, Any]
 
@@ -177,9 +178,9 @@ def _read_postings(reader: SegmentReader, field: str, text: bytes, values: bool)
         length = postfile.get_int(position)
         block = postfile.get(position + 4, abs(length))
         stream = io.BytesIO(block)
-        count, _, _, compressed, _, _ = pickle.load(stream)
+        count, _, _, compressed, _, _ = safe_unpickle.load(stream)
         data = block[stream.tell() :]
-        ids, weights, encoded = whoosh3.loads(zlib.decompress(data) if compressed else data)[:3]
+        ids, weights, encoded = safe_unpickle.loads(zlib.decompress(data) if compressed else data)[:3]
         id_blocks.append(np.cumsum(np.asarray(ids, dtype=np.int64)))
         if weights is None or isinstance(weights, float):
             weight_blocks.append(np.full(count, 1.0 if weights is None else weights))

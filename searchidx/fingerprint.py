@@ -13,10 +13,13 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
-
-import numpy as np
+from functools import cache
+from typing import TYPE_CHECKING
 
 from searchidx.analysis import CODE, SYLLABLE, fold, normalize, syllabify
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SHINGLE = 4
 PERMUTATIONS = 64
@@ -25,10 +28,19 @@ BANDS = 16  # 16 bands of 4 rows: pairs above ~0.5 Jaccard become candidates
 DUPLICATE_THRESHOLD = 0.7
 
 _PRIME = (1 << 31) - 1
-_rng = np.random.default_rng(20240731)  # fixed: signatures must agree across runs
-_A = _rng.integers(1, _PRIME, PERMUTATIONS, dtype=np.uint64)[:, None]
-_B = _rng.integers(0, _PRIME, PERMUTATIONS, dtype=np.uint64)[:, None]
-_EMPTY = np.full(PERMUTATIONS, 0xFFFFFFFF, dtype=np.uint32)
+_EMPTY = b"\xff\xff\xff\xff" * PERMUTATIONS  # the signature of a text without shingles
+
+
+@cache
+def _hash_functions() -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) of each universal hash; numpy is imported only by the commands
+    that compute signatures, not by every search."""
+    import numpy as np
+
+    rng = np.random.default_rng(20240731)  # fixed: signatures must agree across runs
+    a = rng.integers(1, _PRIME, PERMUTATIONS, dtype=np.uint64)[:, None]
+    b = rng.integers(0, _PRIME, PERMUTATIONS, dtype=np.uint64)[:, None]
+    return a, b
 
 
 def shingles(text: str) -> set[int]:
@@ -40,16 +52,21 @@ def shingles(text: str) -> set[int]:
 
 def signature(text: str) -> bytes:
     """The MinHash signature of a text, as bytes for storing."""
+    import numpy as np
+
     hashes = np.fromiter(shingles(text), dtype=np.uint64)
     if hashes.size == 0:
-        return _EMPTY.tobytes()
+        return _EMPTY
+    a, b = _hash_functions()
     # universal hashing (a*x + b) mod p; every product stays below 2**62
-    permuted = (_A * (hashes[None, :] % _PRIME) + _B) % _PRIME
+    permuted = (a * (hashes[None, :] % _PRIME) + b) % _PRIME
     return bytes(permuted.min(axis=1).astype(np.uint32).tobytes())
 
 
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated Jaccard similarity of the texts behind two signatures."""
+    import numpy as np
+
     return float(np.mean(np.frombuffer(a, np.uint32) == np.frombuffer(b, np.uint32)))
 
 
@@ -60,7 +77,7 @@ def clusters(signatures: Iterable[tuple[str, bytes]], threshold: float = DUPLICA
     buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
     width = PERMUTATIONS // BANDS * 4  # bytes of signature per band
     for index, (_, sig) in enumerate(items):
-        if sig == _EMPTY.tobytes():
+        if sig == _EMPTY:
             continue
         for band in range(BANDS):
             buckets[band, sig[band * width : (band + 1) * width]].append(index)

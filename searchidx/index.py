@@ -41,6 +41,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.writing import SegmentWriter
 
+from searchidx import safe_unpickle  # noqa: F401  (opening a crafted index must not run its code)
 from searchidx._version import __version__
 from searchidx.analysis import ANALYZER_VERSION, VietnameseAnalyzer, analyze, key
 from searchidx.corpus import Article, Record, Reject, Warn

@@ -42,6 +42,10 @@ MAX_DEPTH = 20  # nested parentheses and NOTs
 TEXT_FIELDS = ("title", "sapo", "body")
 LABEL_FIELDS = ("category", "source", "tags")
 FIELDS = TEXT_FIELDS + LABEL_FIELDS + ("date",)
+#: Result orders and facets a search offers; here rather than in ``search`` so that
+#: the CLI can list them without importing Whoosh.
+SORTS = ("relevance", "date", "-date")
+FACETS = ("category", "source", "month")
 
 
 @dataclass(frozen=True)

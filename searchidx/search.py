@@ -41,6 +41,8 @@ from searchidx import execute
 from searchidx.analysis import FOLDED, WORD_JOINER, has_diacritics, key, query_syllables, query_words
 from searchidx.errors import QueryError
 from searchidx.query import (
+    FACETS,
+    SORTS,
     TEXT_FIELDS,
     And,
     DateRange,
@@ -62,8 +64,6 @@ WORD_WEIGHT = 0.5
 PHRASE_WEIGHT = 1.0
 EXACT_WEIGHT = 0.5
 PHRASE_FIELDS = ("title", "sapo")
-SORTS = ("relevance", "date", "-date")
-FACETS = ("category", "source", "month")
 
 
 def weighting() -> scoring.WeightingModel:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +57,12 @@ def vietnews_index(tmp_path_factory: pytest.TempPathFactory, vietnews_slice: Pat
 def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_model_file_left_in_tmp() -> Iterator[None]:
+    """Tests compare with pyvi's own loader, which copies its model to a temporary
+    file that it never removes; searchidx itself does not."""
+    yield
+    if "pyvi.ViTokenizer" in sys.modules:
+        sys.modules["pyvi.ViTokenizer"].ViTokenizer.model.modelfile.cleanup()

@@ -16,13 +16,13 @@ from searchidx.analysis import (
     fold,
     has_diacritics,
     key,
-    model_features,
     normalize,
     query_syllables,
     query_words,
     syllabify,
 )  # fmt: skip
 from searchidx.corpus import Article, read_path
+from searchidx.pyvi_model import model_features
 
 SEED = (
     "(GLO)- Chiều 31-7, tại TP. Pleiku, Khối thi đua các tổ chức Chính trị-Xã hội-Nghề "

@@ -1,0 +1,7 @@
+"""Limits the library enforces and the CLI shows in its help, in a module that
+imports nothing, so that ``searchidx --help`` loads none of the library."""
+
+#: Records longer than this (characters of their JSON, CSV or text) are rejected:
+#: ten times the longest real article seen (VNTC, ~100,000), where one record of
+#: 828,000 characters took a worker 700 MB and 27 s to index.
+MAX_RECORD_CHARS = 1_000_000
