@@ -215,7 +215,7 @@ def _category_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--allow-empty", is_flag=True, help="Let a rebuild or first build publish an index with no articles.")
 @click.option(
     "--max-rejected", type=click.FloatRange(0, 1), default=MAX_REJECTED, show_default=True,
-    help="Refuse a rebuild or first build that rejects more than this share of its records.",
+    help="Refuse a rebuild that rejects more than this share of its records (the old index stays).",
 )  # fmt: skip
 @click.option(
     "--workers",

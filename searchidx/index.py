@@ -550,7 +550,8 @@ class BuildReport:
 ProgressCallback = Callable[[BuildReport], None]
 ProblemCallback = Callable[[Reject | Warn], None]
 
-#: A rebuild that rejects more than this share of its records is refused.
+#: A rebuild that rejects more than this share of its records is refused (the index
+#: it would replace is kept; a first build keeps its good records instead).
 MAX_REJECTED = 0.5
 
 
@@ -569,13 +570,15 @@ def build(
     """Add, update or (with ``rebuild``) replace the articles of an index.
 
     A repeated id updates the article; an unchanged article is skipped. Problems are
-    reported through ``on_problem`` as they are met and collected in the report. A
-    rebuild or first build that indexes nothing (unless ``allow_empty``) or rejects
-    more than ``max_rejected`` of its records raises BuildRefused, the old index kept."""
+    reported through ``on_problem`` as they are met and collected in the report.
+    BuildRefused, publishing nothing, for a rebuild or first build that indexes no
+    article (unless ``allow_empty``) and for a rebuild that rejects more than
+    ``max_rejected`` of its records."""
     report = BuildReport()
     started = time.monotonic()
     with _writing(directory, wait):
-        fresh = rebuild or current_generation(directory) is None
+        live = current_generation(directory)
+        fresh = rebuild or live is None
         if fresh:
             _remove_stale_generations(directory)
             generation, ix = _create_generation(directory)
@@ -584,7 +587,7 @@ def build(
         with _transaction(ix, workers, new_generation=generation if fresh else None) as writer:
             _write(writer, records, report, on_progress, on_problem)
             if fresh:
-                _check_publishable(report, allow_empty, max_rejected)
+                _check_publishable(report, allow_empty, max_rejected if live else 1.0)
         if fresh:
             _publish(directory, generation)
             _remove_stale_generations(directory)
@@ -594,7 +597,8 @@ def build(
 
 def _check_publishable(report: BuildReport, allow_empty: bool, max_rejected: float) -> None:
     """Refuse a new index with nothing, or little, in it: more likely a wrong path or
-    format than the intended corpus, and it would replace a good index."""
+    format than the intended corpus, and it would replace a good index (a first build
+    replaces none: its good records are kept however many were rejected)."""
     written, rejected = report.indexed + report.updated, len(report.rejected)
     kept = "; the index was left as it was"
     if not written and not allow_empty:

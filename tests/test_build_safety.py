@@ -119,6 +119,12 @@ def test_a_rebuild_that_rejects_most_records_is_refused_unless_allowed(tmp_path)
     assert report.indexed == 1 and index.stats().documents == 1
 
 
+def test_a_first_build_keeps_its_good_records_however_many_are_rejected(tmp_path):
+    corpus = write_jsonl(tmp_path / "c.jsonl", [{"id": "g", "title": "Bão số 3 đổ bộ"}] + [{"id": "b"}] * 2)
+    report = Index(tmp_path / "ix").index_paths([corpus])
+    assert (report.indexed, len(report.rejected)) == (1, 2)  # there is no index to protect
+
+
 def test_the_cli_refuses_an_empty_rebuild_in_one_line(tmp_path):
     old_index(tmp_path / "ix")
     result = cli("index", "--rebuild", "--quiet", "--index", str(tmp_path / "ix"), str(empty_folder(tmp_path)))
