@@ -7,7 +7,9 @@
 # 3 rebuilt but some records were rejected (listed in INDEX_DIR.rejects.jsonl),
 # anything else: failed, and the previous index is still the live one (a rebuild
 # is written beside it and only swapped in when complete).
-# Environment: WORKERS (default: all cores), WAIT (seconds to wait for another writer).
+# Environment: WORKERS (default: all cores), WAIT (seconds to wait for another writer),
+# PYTHON (an interpreter with searchidx installed; default: the installed `searchidx`
+# command if it is on PATH, else python3). Under cron, PATH is short: set PYTHON.
 set -uo pipefail
 
 log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" | tee -a "${LOG_FILE:-/dev/null}" >&2; }
@@ -25,7 +27,13 @@ for path in "$@"; do
     fi
 done
 
-searchidx=(python -m searchidx)
+if [ -n "${PYTHON:-}" ]; then
+    searchidx=("$PYTHON" -m searchidx)
+elif command -v searchidx >/dev/null; then
+    searchidx=(searchidx)
+else
+    searchidx=(python3 -m searchidx)
+fi
 log "rebuilding $index_dir from: $*"
 started=$(date +%s)
 "${searchidx[@]}" index "$@" --index "$index_dir" --rebuild --quiet \

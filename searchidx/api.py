@@ -217,7 +217,10 @@ class Index:
         elif text is not None:
             if not text.strip():
                 raise QueryError("the text to compare is empty")
-            article = Article(id="", body=text)
+            try:
+                article = Article(id="", body=text)
+            except ValueError as error:  # undecodable bytes on the command line, a NUL
+                raise QueryError(f"the text to compare: {error}") from None
         elif path is not None:
             article = _first_article(Path(path))
         if article is None:

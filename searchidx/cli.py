@@ -20,9 +20,17 @@ from typing import TextIO
 import click
 import orjson
 
-from searchidx import __version__
+from searchidx._version import __version__
 from searchidx.api import Index, shipped_corpus
-from searchidx.corpus import ReadOptions, Reject, Warn, count_records, read_corpus
+from searchidx.corpus import (
+    MAX_RECORD_CHARS,
+    ReadOptions,
+    Reject,
+    Warn,
+    count_records,
+    open_problem_log,
+    read_corpus,
+)
 from searchidx.errors import IndexNotFound, SearchidxError
 from searchidx.index import MAX_REJECTED, BuildReport
 from searchidx.search import FACETS, SORTS, Hit, Results
@@ -234,21 +242,26 @@ def _category_map(pairs: tuple[str, ...]) -> dict[str, str]:
     metavar="FOLDER=NAME",
     help="Display name for a category folder.",
 )
+@click.option(
+    "--max-record-chars", type=click.IntRange(1), default=MAX_RECORD_CHARS, show_default=True,
+    help="Reject longer records (a JSON Lines line, CSV row, JSON object, .txt file).",
+)  # fmt: skip
 @click.option("--wait", type=click.FloatRange(0), default=0, help="Seconds to wait for another writer to finish.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @handles_errors
 def index_command(
     paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, allow_empty: bool, max_rejected: float,
-    workers: int, rejects: Path | None, category_names: tuple[str, ...], wait: float, quiet: bool,
+    workers: int, rejects: Path | None, category_names: tuple[str, ...], max_record_chars: int, wait: float,
+    quiet: bool,
 ) -> None:  # fmt: skip
     """Index corpus files and folders (default: the shipped sample corpus).
 
     Reads JSON Lines (.jsonl, .jsonl.gz), JSON arrays, CSV, .txt page text and
     folders of them. A repeated id updates the article."""
     paths = paths or (shipped_corpus(),)
+    reject_log = open_problem_log(rejects, paths) if rejects else None
     index = Index(index_dir)
     progress = _Progress(count_records(paths), quiet)
-    reject_log = open(rejects, "w", encoding="utf-8") if rejects else None
 
     def on_problem(problem: Reject | Warn) -> None:
         if not quiet or isinstance(problem, Reject):
@@ -260,7 +273,7 @@ def index_command(
             )
 
     try:
-        records = read_corpus(paths, ReadOptions(_category_map(category_names)))
+        records = read_corpus(paths, ReadOptions(_category_map(category_names), max_record_chars))
         report = index.add(
             records, rebuild=rebuild, allow_empty=allow_empty, max_rejected=max_rejected, workers=workers,
             wait=wait, on_progress=progress, on_problem=on_problem,
@@ -295,7 +308,10 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 @click.argument("query", required=False, default="")
 @index_option
 @filter_options
-@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option(
+    "--sort", type=click.Choice(SORTS), default="relevance", show_default=True,
+    help="Order: relevance, date (oldest first) or -date (newest first); undated articles come last.",
+)  # fmt: skip
 @click.option("--facets", is_flag=True, help="Count hits by category, source and month.")
 @click.option(
     "--batch",
@@ -334,7 +350,9 @@ def search_command(
 @main.command("show")
 @click.argument("doc_id")
 @index_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
 @handles_errors
 def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
     """Print a whole article by id (or URL)."""
@@ -386,7 +404,9 @@ def similar_command(
 
 @main.command("duplicates")
 @index_option
-@click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True, help="Output format."
+)
 @handles_errors
 def duplicates_command(index_dir: Path | None, fmt: str) -> None:
     """List clusters of near-duplicate articles (MinHash over 4-syllable shingles)."""
@@ -406,7 +426,9 @@ def duplicates_command(index_dir: Path | None, fmt: str) -> None:
 
 @main.command("stats")
 @index_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
+)
 @handles_errors
 def stats_command(index_dir: Path | None, fmt: str) -> None:
     """Document count, fields, size, versions and the dates covered."""

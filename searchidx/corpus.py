@@ -14,20 +14,34 @@ Accepted inputs: JSON Lines (``.jsonl``, ``.ndjson``, optionally ``.gz``), a JSO
 from __future__ import annotations
 
 import codecs
+import collections
 import csv
+import errno
 import gzip
 import hashlib
 import io
 import json
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO
 
 from searchidx.analysis import key, normalize
+from searchidx.errors import OutputPathError
+
+
+def _lone_surrogate(text: str) -> int | None:
+    """Where a lone surrogate is (UTF-8 cannot encode one), if anywhere; encoding
+    finds it several times faster than a regular expression."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return error.start
+    return None
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,17 @@ class Article:
     source: str = ""
     tags: tuple[str, ...] = ()
     author: str = ""
+
+    def __post_init__(self) -> None:
+        """Refuse text that no later stage can store (UTF-8 cannot encode a lone
+        surrogate, other tools end strings at a NUL), so that no build fails on it."""
+        texts = [(f.name, getattr(self, f.name)) for f in fields(self) if f.type == "str"]
+        for name, value in [*texts, *(("tags", tag) for tag in self.tags)]:
+            if "\x00" in value:
+                raise ValueError(f"field {name} has a NUL character")
+            at = _lone_surrogate(value)
+            if at is not None:
+                raise ValueError(f"field {name} has a lone surrogate (\\u{ord(value[at]):04x})")
 
     @property
     def text(self) -> str:
@@ -92,14 +117,23 @@ class Warn(Problem):
 Record = Article | Reject | Warn
 
 
+#: Records longer than this (characters of their JSON, CSV or text) are rejected:
+#: ten times the longest real article seen (VNTC, ~100,000), where one record of
+#: 828,000 characters took a worker 700 MB and 27 s to index.
+MAX_RECORD_CHARS = 1_000_000
+
+
 @dataclass(frozen=True)
 class ReadOptions:
-    """How to read folder-based corpora.
+    """How to read corpora.
 
     ``category_names`` maps folder names to display names; folders without an entry
-    are looked up in ``KNOWN_CATEGORIES`` by their diacritic-free key."""
+    are looked up in ``KNOWN_CATEGORIES`` by their diacritic-free key.
+    ``max_record_chars`` bounds one record (a JSON Lines line, a CSV row, a JSON
+    object, a .txt file); longer ones are rejected without being read into memory."""
 
     category_names: Mapping[str, str] = field(default_factory=dict)
+    max_record_chars: int = MAX_RECORD_CHARS
 
 
 # --- dates ---------------------------------------------------------------------------
@@ -121,11 +155,14 @@ def parse_date(text: str) -> datetime:
     Raises ``ValueError`` when nothing sensible can be made of the text."""
     text = text.strip()
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        parsed = _parse_vietnamese_date(text)
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(VIETNAM).replace(tzinfo=None)
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = _parse_vietnamese_date(text)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(VIETNAM).replace(tzinfo=None)
+    except OverflowError:  # 9999-12-31T23:59Z is past the last representable day in Vietnam
+        raise ValueError(f"date {text!r} is outside the calendar") from None
     return parsed
 
 
@@ -161,121 +198,324 @@ def _first(record: Mapping[str, object], names: Iterable[str]) -> object:
     return None
 
 
-def _text(value: object) -> str:
+_JSON_TYPES = {dict: "an object", list: "a list", bool: "true or false", int: "a number", float: "a number"}
+
+
+def _text(value: object, name: str) -> str:
+    """A text field: a string, or for ``id`` also an integer (its digits); any other
+    type is refused rather than stored as its Python repr."""
     if value is None:
         return ""
-    return normalize(str(value)).text.strip()
+    if name == "id" and type(value) is int:
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"field {name} must be text, not {_JSON_TYPES.get(type(value), type(value).__name__)}")
+    return normalize(value).text.strip()
 
 
 def _tags(value: object) -> tuple[str, ...]:
-    items = value if isinstance(value, list) else str(value or "").split(",")
-    return tuple(t for t in (_text(item) for item in items) if t)
+    """Tags: a list of strings, or one string of comma-separated tags."""
+    items = value if isinstance(value, list) else _text(value, "tags").split(",")
+    return tuple(t for t in (_text(item, "tags") for item in items) if t)
 
 
 def derive_id(url: str, title: str, body: str) -> str:
     """A stable id for records that have none: from the URL, else from the text."""
     basis = url or f"{title}\n{body}"
-    return hashlib.sha1(basis.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1(basis.encode("utf-8", "surrogatepass")).hexdigest()[:16]  # Article refuses surrogates
 
 
 def article_from_record(record: object, path: str, line: int) -> Iterator[Record]:
     """Turn one decoded record into an Article (plus warnings), or a Reject."""
     if not isinstance(record, dict):
-        yield Reject(path, line, f"expected a JSON object, got {type(record).__name__}")
+        yield Reject(path, line, f"expected a JSON object, got {_JSON_TYPES.get(type(record), 'a value')}")
         return
-    title = _text(record.get("title"))
-    body = _text(_first(record, _ALIASES["body"]))
+    try:
+        article, warnings = _article(record, path, line)
+    except ValueError as error:
+        yield Reject(path, line, str(error))
+        return
+    yield from warnings
+    yield article
+
+
+def _article(record: dict[str, object], path: str, line: int) -> tuple[Article, list[Warn]]:
+    title = _text(record.get("title"), "title")
+    body = _text(_first(record, _ALIASES["body"]), "body")
     if not title and not body:
-        yield Reject(path, line, "record has neither title nor body")
-        return
-    url = _text(record.get("url"))
-    date = None
+        raise ValueError("record has neither title nor body")
+    url = _text(record.get("url"), "url")
+    date, warnings = None, []
     raw_date = _first(record, _ALIASES["date"])
     if raw_date is not None:
         try:
             date = parse_date(str(raw_date))
         except ValueError:
-            yield Warn(path, line, f"unparsable date {raw_date!r} dropped")
-    yield Article(
-        id=_text(record.get("id")) or derive_id(url, title, body),
+            warnings.append(Warn(path, line, f"unparsable date {_shorten(repr(raw_date))} dropped"))
+    article = Article(
+        id=_text(record.get("id"), "id") or derive_id(url, title, body),
         title=title,
-        sapo=_text(_first(record, _ALIASES["sapo"])),
+        sapo=_text(_first(record, _ALIASES["sapo"]), "sapo"),
         body=body,
         url=url,
         date=date,
-        category=_text(record.get("category")),
-        source=_text(record.get("source")),
+        category=_text(record.get("category"), "category"),
+        source=_text(record.get("source"), "source"),
         tags=_tags(record.get("tags")),
-        author=_text(record.get("author")),
+        author=_text(record.get("author"), "author"),
     )
+    return article, warnings
+
+
+def _shorten(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 # --- file formats --------------------------------------------------------------------
 
 
+class _Unreadable(Exception):
+    """The rest of a file cannot be read (truncated, not gzip, no permission):
+    reported as one reject at the line reached, after the records read before it."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(reason)
+        self.line, self.reason = line, reason
+
+
+class _TooLong(Exception):
+    """A CSV record ran past the size limit."""
+
+
+_READ_ERRORS = (OSError, EOFError, zlib.error)
+
+
+def _why_unreadable(error: BaseException) -> str:
+    if isinstance(error, gzip.BadGzipFile):
+        return "not a gzip file"
+    if isinstance(error, EOFError):
+        return "compressed data ends early (a truncated file)"
+    if isinstance(error, zlib.error):
+        return f"corrupt compressed data ({error})"
+    if isinstance(error, OSError) and error.errno == errno.ELOOP:
+        return "cannot read: a symlink loop"
+    if isinstance(error, FileNotFoundError):
+        return "cannot read: no such file (a dangling symlink?)"
+    if isinstance(error, OSError) and error.strerror:
+        return f"cannot read: {error.strerror}"
+    return f"cannot read: {error}"
+
+
+def _too_long(limit: int) -> str:
+    return f"record longer than {limit:,} characters (the limit; see --max-record-chars)"
+
+
 def _open_text(path: Path) -> IO[str]:
-    """Open a UTF-8 file, transparently gunzipped; bad bytes become U+FFFD so that
-    one bad record cannot stop the file (the record is then rejected by line)."""
+    """Open a UTF-8 file, transparently gunzipped. Undecodable bytes become lone
+    surrogates (surrogateescape), which valid text can never contain: the record
+    holding them is rejected, while U+FFFD written in the text itself is kept."""
     raw: IO[bytes] = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # type: ignore[assignment]
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline=None)
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=None)
 
 
-def read_jsonl(path: Path) -> Iterator[Record]:
-    with _open_text(path) as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            if "\ufffd" in line:
-                yield Reject(str(path), number, "bytes that are not valid UTF-8")
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield Reject(str(path), number, f"malformed JSON: {error.msg} at column {error.colno}")
-                continue
-            yield from article_from_record(record, str(path), number)
+def _lines(path: Path, limit: int) -> Iterator[tuple[int, str | None]]:
+    """The numbered lines of a file; None for a line longer than ``limit``, which
+    is skipped without ever being held in memory whole."""
+    number = 0
+    try:
+        with _open_text(path) as stream:
+            while line := stream.readline(limit + 1):
+                number += 1
+                if len(line) > limit and not line.endswith("\n"):
+                    while (rest := stream.readline(1 << 16)) and not rest.endswith("\n"):
+                        pass
+                    yield number, None
+                else:
+                    yield number, line
+    except _READ_ERRORS as error:
+        raise _Unreadable(number + 1 if number else 0, _why_unreadable(error)) from None
 
 
-def read_json_array(path: Path, chunk_size: int = 1 << 20) -> Iterator[Record]:
-    """Stream the objects of a top-level JSON array without loading the whole file."""
-    decoder = json.JSONDecoder()
-    with _open_text(path) as stream:
-        buffer, line, eof = stream.read(chunk_size).lstrip(), 1, False
-        if not buffer.startswith("["):
-            yield Reject(str(path), 1, "a .json corpus must be an array of objects")
+def _chunks(path: Path, size: int) -> Iterator[str]:
+    try:
+        with _open_text(path) as stream:
+            while chunk := stream.read(size):
+                yield chunk
+    except _READ_ERRORS as error:
+        raise _Unreadable(0, _why_unreadable(error)) from None
+
+
+_NUL_BYTES = "NUL bytes: binary data, or UTF-16 without a byte-order mark"
+
+
+def _raw_problem(text: str) -> str | None:
+    """Why a record's raw text cannot be read, if it cannot. Lone surrogates in raw
+    text can only be undecodable bytes (see ``_open_text``)."""
+    if "\x00" in text:
+        return _NUL_BYTES
+    at = _lone_surrogate(text)
+    if at is None:
+        return None
+    return f"bytes that are not valid UTF-8 (0x{ord(text[at]) - 0xDC00:02x} at column {at + 1})"
+
+
+def _json_error(error: ValueError | RecursionError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"malformed JSON: {error.msg} at column {error.colno}"
+    if isinstance(error, RecursionError):
+        return "malformed JSON: nested too deeply"
+    return f"malformed JSON: {str(error).split(';')[0]}"  # e.g. a number of 5,000 digits
+
+
+def read_jsonl(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Record]:
+    for number, line in _lines(path, options.max_record_chars):
+        if line is None:
+            yield Reject(str(path), number, _too_long(options.max_record_chars))
+            continue
+        line = line.lstrip("\ufeff")  # a byte-order mark where files were concatenated
+        if not line.strip():
+            continue
+        problem = _raw_problem(line)
+        if problem:
+            yield Reject(str(path), number, problem)
+            continue
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError) as error:
+            yield Reject(str(path), number, _json_error(error))
+            continue
+        yield from article_from_record(record, str(path), number)
+
+
+def read_json_array(path: Path, options: ReadOptions = ReadOptions(), chunk_size: int = 1 << 20) -> Iterator[Record]:
+    """Stream the elements of a top-level JSON array without loading the whole file.
+    An element too long or too deep to decode is skipped; malformed JSON ends the
+    file (where the next element starts cannot be known)."""
+    decoder, limit = json.JSONDecoder(), options.max_record_chars
+    chunks = _chunks(path, chunk_size)
+    buffer, line = next(chunks, "").lstrip(), 1
+    if not buffer:
+        return
+    if not buffer.startswith("["):
+        yield Reject(str(path), 1, "a .json corpus must be an array of objects")
+        return
+    buffer = buffer[1:]
+    while True:
+        stripped = buffer.lstrip(" \t\r\n,")
+        line += buffer.count("\n", 0, len(buffer) - len(stripped))
+        buffer = stripped
+        if buffer.startswith("]"):
             return
-        buffer = buffer[1:]
-        while True:
-            stripped = buffer.lstrip(" \t\r\n,")
-            line += buffer.count("\n", 0, len(buffer) - len(stripped))
-            buffer = stripped
-            if buffer.startswith("]"):
+        try:
+            record, end = decoder.raw_decode(buffer)
+        except json.JSONDecodeError as error:
+            more = next(chunks, "") if len(buffer) <= limit else ""
+            if more:
+                buffer += more
+                continue
+            if len(buffer) <= limit:
+                yield Reject(str(path), line, f"{_json_error(error)}; the rest of the file is not read")
                 return
-            try:
-                record, end = decoder.raw_decode(buffer)
-            except json.JSONDecodeError as error:
-                if not eof:
-                    more = stream.read(chunk_size)
-                    eof = not more
-                    buffer += more
-                    continue
-                yield Reject(str(path), line + error.lineno - 1, f"malformed JSON: {error.msg}")
-                return
-            yield from article_from_record(record, str(path), line)
+            yield Reject(str(path), line, _too_long(limit))
+        except (ValueError, RecursionError) as error:
+            yield Reject(str(path), line, _json_error(error))
+        else:
+            problem = _raw_problem(buffer[:end]) or (_too_long(limit) if end > limit else None)
+            if problem:
+                yield Reject(str(path), line, problem)
+            else:
+                yield from article_from_record(record, str(path), line)
             line += buffer.count("\n", 0, end)
             buffer = buffer[end:]
+            continue
+        buffer, skipped = _skip_element(buffer, chunks)
+        line += skipped
 
 
-def read_csv(path: Path) -> Iterator[Record]:
-    with _open_text(path) as stream:
-        reader = csv.DictReader(stream)
-        start = 2
-        for row in reader:
-            if None in row:
-                yield Reject(str(path), start, "more fields than the header names")
-            else:
-                yield from article_from_record(row, str(path), start)
-            start = reader.line_num + 1
+_JSON_STRUCTURE = re.compile(r'["\[\]{},]')
+_JSON_STRING_END = re.compile(r'["\\]')
+
+
+def _skip_element(buffer: str, chunks: Iterator[str]) -> tuple[str, int]:
+    """Skip the array element that ``buffer`` starts with, reading on from
+    ``chunks`` and keeping nothing (it may be huge or nested past any recursion
+    limit); returns what follows it and the number of lines skipped."""
+    depth, in_string, skip_next, pos, lines = 0, False, False, 0, 0
+    while True:
+        if skip_next and pos < len(buffer):  # the character after a backslash
+            pos, skip_next = pos + 1, False
+        pattern = _JSON_STRING_END if in_string else _JSON_STRUCTURE
+        match = pattern.search(buffer, pos) if pos < len(buffer) else None
+        if match is None:
+            lines += buffer.count("\n", pos)
+            buffer, pos = next(chunks, ""), 0
+            if not buffer:
+                return "", lines
+            continue
+        lines += buffer.count("\n", pos, match.end())
+        char, pos = match[0], match.end()
+        if in_string:
+            skip_next, in_string = char == "\\", char == "\\"
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif depth and char in "]}":
+            depth -= 1
+        elif not depth:  # the comma after the element, or the array's "]"
+            return buffer[pos - 1 :], lines
+
+
+def read_csv(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Record]:
+    """Rows of a CSV file with a header row. A row that cannot be parsed (an
+    unterminated quote swallows the rest of the file) is rejected at the line where
+    it starts, and reading resumes on the next line, so later rows are not lost."""
+    limit = options.max_record_chars
+    csv.field_size_limit(max(csv.field_size_limit(), limit))  # a process-wide setting
+    lines, pending = _lines(path, limit), collections.deque[tuple[int, str | None]]()
+    header: list[str] | None = None
+    while True:
+        taken: list[tuple[int, str | None]] = []
+        try:
+            row = next(csv.reader(_taking(pending, lines, taken, limit), strict=True), None)
+        except (csv.Error, _TooLong) as error:
+            yield Reject(str(path), taken[0][0], _csv_error(error, len(taken), limit))
+            pending.extendleft(reversed(taken[1:]))
+            continue
+        if row is None:
+            return
+        problem = next(filter(None, (_raw_problem(text or "") for _, text in taken)), None)
+        if header is None and not problem:
+            header = row
+        elif problem or len(row) > len(header or ()):
+            yield Reject(str(path), taken[0][0], problem or "more fields than the header names")
+        elif row:
+            yield from article_from_record(dict(zip(header or (), row, strict=False)), str(path), taken[0][0])
+
+
+def _taking(
+    pending: collections.deque[tuple[int, str | None]],
+    lines: Iterator[tuple[int, str | None]],
+    taken: list[tuple[int, str | None]],
+    limit: int,
+) -> Iterator[str]:
+    """Lines for one CSV row, put back ones first, noting each in ``taken``."""
+    size = 0
+    while item := (pending.popleft() if pending else next(lines, None)):
+        taken.append(item)
+        text = item[1]
+        size += len(text) if text is not None else limit + 1
+        if size > limit:
+            raise _TooLong
+        yield text or ""
+
+
+def _csv_error(error: Exception, lines: int, limit: int) -> str:
+    if isinstance(error, _TooLong):
+        return _too_long(limit) + (": an unterminated quote?" if lines > 1 else "")
+    if str(error) == "unexpected end of data":
+        return "unterminated quote: the field runs to the end of the file"
+    return f"malformed CSV: {error}"
 
 
 # --- page-text files -----------------------------------------------------------------
@@ -313,7 +553,7 @@ def decode_text_file(data: bytes) -> str:
     except UnicodeDecodeError as error:
         raise ValueError(f"not UTF-8 or UTF-16 text ({error.reason} at byte {error.start})") from None
     if "\x00" in text:
-        raise ValueError("binary data, not text")
+        raise ValueError(_NUL_BYTES)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -376,13 +616,33 @@ def _split_run_together(text: str) -> list[str]:
     return [words + "…", text]  # no telling where the headline ends: keep all as body
 
 
-def read_text_file(path: Path, category: str = "", doc_id: str = "") -> Iterator[Record]:
+def read_text_file(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Record]:
+    """One article from a .txt file, filed under the folder that holds it.
+
+    Its category is that folder's name and its id ``FOLDER/NAME`` (without ".txt"),
+    whichever ancestor folder was named for indexing, so that a file indexed twice
+    is one article."""
+    limit = options.max_record_chars
     try:
-        text = decode_text_file(path.read_bytes())
+        with open(path, "rb") as file:
+            data = file.read(4 * limit + 4)  # a character takes at most 4 bytes
+        text = decode_text_file(data)
+    except _READ_ERRORS as error:
+        yield Reject(str(path), 0, _why_unreadable(error))
+        return
     except ValueError as error:
         yield Reject(str(path), 0, str(error))
         return
-    article = article_from_page_text(text, path, category, doc_id)
+    if len(text) > limit:
+        yield Reject(str(path), 0, _too_long(limit))
+        return
+    folder = path.absolute().parent.name
+    doc_id = f"{folder}/{path.stem}" if folder else path.stem
+    try:
+        article = article_from_page_text(text, path, category_for_folder(folder, options), doc_id)
+    except ValueError as error:
+        yield Reject(str(path), 0, str(error))
+        return
     if not article.title and not article.body:
         yield Reject(str(path), 0, "empty file")
         return
@@ -396,6 +656,7 @@ _READERS = {
     ".ndjson": read_jsonl,
     ".json": read_json_array,
     ".csv": read_csv,
+    ".txt": read_text_file,
 }
 
 
@@ -414,32 +675,53 @@ def category_for_folder(folder: str, options: ReadOptions) -> str:
     return KNOWN_CATEGORIES.get(key(folder), folder)
 
 
+def _files(root: Path) -> Iterator[Path | Reject | Warn]:
+    """The files under a folder in sorted order, following symlinks (a folder of
+    links to topic folders is common) but entering no folder twice (links in loops)."""
+    seen: set[tuple[int, int]] = set()
+    errors: list[OSError] = []
+    for folder, dirs, files in os.walk(root, followlinks=True, onerror=errors.append):
+        yield from (Reject(str(e.filename), 0, _why_unreadable(e)) for e in errors)
+        errors.clear()
+        here = os.stat(folder)
+        if (here.st_dev, here.st_ino) in seen:
+            dirs.clear()
+            yield Warn(folder, 0, "a symlink back to a folder already read: not read again")
+            continue
+        seen.add((here.st_dev, here.st_ino))
+        dirs.sort()
+        yield from (Path(folder) / name for name in sorted(files))
+    yield from (Reject(str(e.filename), 0, _why_unreadable(e)) for e in errors)
+
+
 def read_path(path: Path, options: ReadOptions = ReadOptions()) -> Iterator[Record]:
     """Every record under a file or directory, directories walked in sorted order."""
     if path.is_dir():
-        for root, dirs, files in os.walk(path):
-            dirs.sort()
-            folder = Path(root)
-            category = category_for_folder(folder.name, options) if folder != path else ""
-            for name in sorted(files):
-                yield from _read_file(folder / name, options, category, root=path)
-    elif path.exists():
-        yield from _read_file(path, options, "", root=None)
+        for file in _files(path):
+            yield from _read_file(file, options) if isinstance(file, Path) else (file,)
+    elif path.exists() or path.is_symlink():
+        yield from _read_file(path, options)
     else:
         yield Reject(str(path), 0, "no such file or directory")
 
 
-def _read_file(path: Path, options: ReadOptions, category: str, root: Path | None) -> Iterator[Record]:
-    kind = _kind(path)
-    if kind == ".txt":
-        doc_id = str(path.relative_to(root).with_suffix("")) if root else path.stem
-        yield from read_text_file(path, category, doc_id)
-    elif kind in _READERS:
-        yield from _READERS[kind](path)
-    elif path.name.startswith(".") or _is_documentation(path):
-        return  # hidden files and a corpus folder's README or LICENSE are not articles
-    else:
-        yield Reject(str(path), 0, f"unsupported file type {path.suffix or '(none)'}")
+def _read_file(path: Path, options: ReadOptions) -> Iterator[Record]:
+    """A file's records; a file that cannot be read on, or holds none, is rejected."""
+    reader = _READERS.get(_kind(path))
+    if reader is None:
+        if not (path.name.startswith(".") or _is_documentation(path)):  # a corpus folder's README
+            yield Reject(str(path), 0, f"unsupported file type {path.suffix or '(none)'}")
+        return
+    empty = True
+    try:
+        for record in reader(path, options):
+            empty = False
+            yield record
+    except _Unreadable as error:
+        yield Reject(str(path), error.line, error.reason)
+        return
+    if empty:
+        yield Reject(str(path), 0, "empty file: no records")
 
 
 def read_corpus(paths: Iterable[Path], options: ReadOptions = ReadOptions()) -> Iterator[Record]:
@@ -452,15 +734,35 @@ def count_records(paths: Iterable[Path]) -> int | None:
     None when counting would mean reading everything (a JSON array, CSV)."""
     total = 0
     for path in map(Path, paths):
-        files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
-        files = [f for f in files if f.exists() and not _is_documentation(f)]
-        for file in files:
-            kind = _kind(file)
+        for file in _files(path) if path.is_dir() else (path,):
+            kind = _kind(file) if isinstance(file, Path) else ""
             if kind == ".txt":
                 total += 1
             elif kind in (".jsonl", ".ndjson"):
-                with gzip.open(file, "rb") if file.suffix == ".gz" else open(file, "rb") as f:
-                    total += sum(1 for line in f if line.strip())
+                total += _count_lines(file)  # type: ignore[arg-type]
             elif kind in _READERS:
                 return None
     return total
+
+
+def _count_lines(path: Path) -> int:
+    """Newlines, read in chunks: a huge line is never held whole."""
+    try:
+        with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as f:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    except _READ_ERRORS:
+        return 0  # the reader reports it
+
+
+def open_problem_log(path: Path, inputs: Iterable[Path]) -> TextIO:
+    """Open the file that lists rejected records, refusing one that is part of the
+    corpus: it would be emptied before being read, or read as corpus."""
+    target = path.resolve()
+    for source in map(Path, inputs):
+        same = path.exists() and source.exists() and path.samefile(source)
+        if same or source.resolve() in (target, *target.parents):
+            raise OutputPathError(f"{path} is part of the corpus being indexed; write the rejects elsewhere")
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as error:
+        raise OutputPathError(f"cannot write {path}: {error.strerror or error}") from None

@@ -30,6 +30,12 @@ class UnknownArticle(SearchidxError):
     exit_code = 2
 
 
+class OutputPathError(SearchidxError):
+    """An output file that cannot be written, or would overwrite an input."""
+
+    exit_code = 2
+
+
 class BuildRefused(SearchidxError):
     """A rebuild (or first build) that would publish an empty or mostly rejected index:
     more likely a wrong path or format than the intended corpus, so the old one stays."""

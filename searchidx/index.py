@@ -55,7 +55,7 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
-from searchidx import __version__
+from searchidx._version import __version__
 from searchidx.analysis import ANALYZER_VERSION, VietnameseAnalyzer, analyze, key
 from searchidx.corpus import Article, Record, Reject, Warn
 from searchidx.errors import BuildRefused, IncompatibleIndex, IndexLocked, IndexNotFound, IndexWriteFailed

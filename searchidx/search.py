@@ -32,12 +32,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from whoosh import collectors, scoring, sorting
 from whoosh import query as wq
+from whoosh import scoring
 from whoosh.reading import IndexReader
-from whoosh.searching import Results as WhooshResults
 from whoosh.searching import Searcher
 
+from searchidx import execute
 from searchidx.analysis import FOLDED, WORD_JOINER, has_diacritics, key, query_syllables, query_words
 from searchidx.errors import QueryError
 from searchidx.query import TEXT_FIELDS, And, DateRange, Label, Node, Not, Or, Phrase, Text, parse
@@ -296,45 +296,6 @@ def _article_snippet(doc: dict, terms: MatchTerms) -> Snippet:  # type: ignore[t
     return make_snippet(text, words, terms)
 
 
-class _ExactTopCollector(collectors.TopCollector):
-    """Whoosh's top-N collector, minus its shortcuts for a minimum score: they drop
-    parts of compound queries and so return wrong top hits (whoosh issue #413).
-    Matchers are still simplified as their parts run out, which is safe."""
-
-    def _collect(self, global_docnum: int, score: float) -> object:
-        result = super()._collect(global_docnum, score)
-        self.minscore = None
-        return result
-
-
-def run_query(
-    searcher: Searcher,
-    query: wq.Query,
-    limit: int,
-    *,
-    sortedby: str | None = None,
-    reverse: bool = False,
-    groupedby: dict | None = None,  # type: ignore[type-arg]
-    filter: wq.Query | None = None,
-    mask: wq.Query | None = None,
-    terms: bool = False,
-) -> WhooshResults:
-    """``searcher.search`` with a correct top-N collector (see above)."""
-    collector: collectors.Collector
-    if sortedby:
-        collector = collectors.SortingCollector(sortedby, limit=limit, reverse=reverse)
-    else:
-        collector = _ExactTopCollector(limit, usequality=False)
-    if groupedby:
-        collector = collectors.FacetCollector(collector, groupedby, maptype=sorting.Count)
-    if terms:
-        collector = collectors.TermsCollector(collector)
-    if filter is not None or mask is not None:
-        collector = collectors.FilterCollector(collector, filter, mask)
-    searcher.search_with_collector(query, collector)
-    return collector.results()
-
-
 def search(searcher: Searcher, options: SearchOptions) -> Results:
     started = time.perf_counter()
     if options.sort not in SORTS:
@@ -342,31 +303,24 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
     if options.limit < 0 or options.offset < 0:
         raise QueryError("limit and offset must not be negative")
     node, query = compile_query(options, searcher.reader())
-    results = run_query(
+    ranked = execute.run(
         searcher,
         query,
-        limit=max(1, options.offset + options.limit),
-        sortedby=None if options.sort == "relevance" else "date",
-        reverse=options.sort == "-date",
-        groupedby={name: sorting.FieldFacet(name) for name in FACETS} if options.facets else None,
+        limit=options.offset + options.limit,
         filter=search_filter(options),
+        sort=None if options.sort == "relevance" else "date",
+        reverse=options.sort == "-date",
+        facets=FACETS if options.facets else (),
     )
     terms = match_terms(node) if options.snippets else None
-    window = range(options.offset, min(len(results.top_n), options.offset + options.limit))
-    hits = [make_hit(searcher, results.docnum(i), i + 1, results.score(i) or 0.0, terms) for i in window]
-    total = len(results)
-    out = Results(options.query, total, 0.0, hits)
-    if options.facets:
-        out.facets = {name: _counts(results.groups(name)) for name in FACETS}
+    window = range(options.offset, len(ranked.docnums))
+    hits = [make_hit(searcher, ranked.docnums[i], i + 1, ranked.scores[i], terms) for i in window]
+    total = ranked.total
+    out = Results(options.query, total, 0.0, hits, facets=ranked.facets)
     if total == 0 and node is not None:
         out.suggestion = suggest(searcher, options)
     out.took_ms = (time.perf_counter() - started) * 1000
     return out
-
-
-def _counts(groups: dict) -> list[tuple[str, int]]:  # type: ignore[type-arg]
-    pairs = [(value, count) for value, count in groups.items() if value not in (None, "", b"")]
-    return sorted(pairs, key=lambda p: (-p[1], str(p[0])))
 
 
 def iter_hits(searcher: Searcher, options: SearchOptions, page_size: int = 100) -> Iterator[Hit]:
@@ -445,6 +399,6 @@ def suggest(searcher: Searcher, options: SearchOptions) -> str | None:
             _node, query = compile_query(probe, reader)
         except QueryError:
             return None
-        if run_query(searcher, query, 1, filter=search_filter(probe)).scored_length():
+        if execute.run(searcher, query, 1, filter=search_filter(probe)).total:
             return probe.query
     return None

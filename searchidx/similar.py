@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
+from searchidx import execute
 from searchidx.analysis import FOLDED, WORD_JOINER, analyze
 from searchidx.corpus import Article
 from searchidx.errors import QueryError
 from searchidx.fingerprint import DUPLICATE_THRESHOLD, signature, similarity
 from searchidx.query import Text
-from searchidx.search import FIELD_WEIGHTS, Results, SearchOptions, make_hit, match_terms, run_query, search_filter
+from searchidx.search import FIELD_WEIGHTS, Results, SearchOptions, make_hit, match_terms, search_filter
 
 KEY_TERMS = 25
 COMMON_DF = 0.08  # a term in more than 8% of the articles says little about any one
@@ -180,17 +181,17 @@ def similar(
         return Results(article.title, 0, 0.0, [])  # an empty index: nothing to be like
     if not terms:
         raise QueryError("nothing to go on: the text has no words specific enough to search for")
-    mask = wq.Term("id", exclude_id) if exclude_id else None
+    exclude = wq.Term("id", exclude_id) if exclude_id else None
     wanted = options.offset + options.limit
     fetch = wanted if keep_duplicates else wanted * 3 + 10
-    results = run_query(searcher, _query(terms), limit=fetch, filter=search_filter(options), mask=mask, terms=explain)
+    ranked = execute.run(searcher, _query(terms), fetch, filter=search_filter(options), exclude=exclude)
     fingerprints = searcher.reader().column_reader("fingerprint")
     ids = searcher.reader().column_reader("id")
     own = signature(article.text)
     kept: list[_Candidate] = []
     source_copies: list[str] = []
-    for result in results:
-        c = _Candidate(result.docnum, result.score or 0.0, fingerprints[result.docnum], ids[result.docnum])
+    for docnum, score in zip(ranked.docnums, ranked.scores, strict=True):
+        c = _Candidate(docnum, score, fingerprints[docnum], ids[docnum])
         if not keep_duplicates:
             if similarity(own, c.fingerprint) >= DUPLICATE_THRESHOLD:
                 source_copies.append(c.id)
@@ -200,7 +201,10 @@ def similar(
                 original.duplicates.append(c.id)
                 continue
         if explain:
-            matched = {text.decode("utf-8") for _, text in result.matched_terms()}
+            matched = {
+                text
+                for _, text in execute.terms_in(searcher, docnum, [(f, k.term) for k in terms for f in MATCH_FIELDS])
+            }
             c.shared = [k.label for k in terms if k.term in matched]
         kept.append(c)
     highlight = match_terms(Text(" ".join(k.label for k in terms))) if options.snippets else None
@@ -209,7 +213,7 @@ def similar(
         hit = make_hit(searcher, c.docnum, rank, c.score, highlight)
         hit.duplicates, hit.shared_terms = c.duplicates, c.shared
         hits.append(hit)
-    out = Results(article.title, len(results), 0.0, hits)
+    out = Results(article.title, ranked.total, 0.0, hits)
     out.key_terms = [(k.label, round(k.weight, 3)) for k in terms]
     out.source_duplicates = source_copies
     out.took_ms = (time.perf_counter() - started) * 1000

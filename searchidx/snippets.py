@@ -18,7 +18,8 @@ from functools import cached_property
 from searchidx.analysis import FOLDED, PUNCT, Piece, fold, normalize, syllabify, term_forms
 
 ELLIPSIS = " … "
-_SENTENCE = re.compile(r"[^\n]*?(?:[.!?…]+(?=\s|$)|\n|$)")
+# starts with a character class, which the regex engine skips to quickly
+_SENTENCE_END = re.compile(r"[.!?…\n](?:(?<=\n)|[.!?…]*(?=\s|$))")
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,17 @@ class MatchTerms:
 
     @cached_property
     def candidates(self) -> re.Pattern[str] | None:
-        """Every term without diacritics, to spot where a lower-cased, folded text
-        may match; built once per query, not once per hit."""
+        """Where a lower-cased text may match: every term without diacritics as a
+        whole syllable, each letter standing for all its accented forms ("ha" finds
+        "hà", "hạ"), so the text need not be folded for every hit; built once per
+        query."""
         bare = {fold(t) for t in self.exact} | {t[len(FOLDED) :] for t in self.folded}
         if not bare:
             return None
-        return re.compile("|".join(re.escape(t) for t in sorted(bare, key=len, reverse=True)))
+        terms = sorted(bare, key=len, reverse=True)
+        alternatives = "|".join("".join(_ANY_ACCENT.get(c, re.escape(c)) for c in t) for t in terms)
+        # whole syllables only: "ha" is no candidate inside "thanh"
+        return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])")
 
 
 @dataclass(frozen=True)
@@ -78,17 +84,31 @@ def highlight_spans(text: str, words: list[tuple[int, int]], terms: MatchTerms) 
     return spans
 
 
+def _accent_classes() -> dict[str, str]:
+    """For each letter, a character class of every letter that folds to it."""
+    forms: dict[str, set[str]] = {}
+    for cp in range(0x0041, 0x1EFF + 1):
+        c = chr(cp)
+        base = fold(c).lower()
+        if c.isalpha() and len(base) == 1 and base.isascii():
+            forms.setdefault(base, set()).add(c.lower())
+    return {base: "[" + "".join(sorted(chars)) + "]" for base, chars in forms.items()}
+
+
+_ANY_ACCENT = _accent_classes()
+
+
 def _candidates(text: str, terms: MatchTerms) -> list[Piece]:
     """The syllables of ``text`` that may match: those in the space-separated chunks
-    where the diacritic-free text contains a folded term. Syllabifying a whole
-    article for every hit cost as much as the search itself; a chunk syllabifies
-    the same alone as in its text, since no syllable, code or link spans a space."""
-    folded = fold(text.lower())
-    if terms.candidates is None or len(folded) != len(text):  # lower() changed the length: rare scripts
+    where a term shows, diacritics and case aside. Syllabifying a whole article for
+    every hit cost as much as the search itself; a chunk syllabifies the same alone
+    as in its text, since no syllable, code or link spans a space."""
+    lowered = text.lower()
+    if terms.candidates is None or len(lowered) != len(text):  # lower() changed the length: rare scripts
         return [p for p in syllabify(text) if p.kind != PUNCT]
     pieces: list[Piece] = []
     end = 0
-    for match in terms.candidates.finditer(folded):
+    for match in terms.candidates.finditer(lowered):
         if match.start() < end:
             continue  # inside the chunk just taken
         start = text.rfind(" ", 0, match.start()) + 1
@@ -100,8 +120,10 @@ def _candidates(text: str, terms: MatchTerms) -> list[Piece]:
     return pieces
 
 
-def _sentences(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
+def _sentence_ends(text: str) -> list[int]:
+    """Where sentences end: after a run of . ! ? … followed by a space or the end
+    of the text, and after every line break."""
+    return [m.end() for m in _SENTENCE_END.finditer(text)]
 
 
 _CLAUSE_END = re.compile(r"[,;:–—]\s")
@@ -134,11 +156,13 @@ def make_snippet(
     """Up to ``fragments`` sentences with the most distinct matches, in text order,
     joined with an ellipsis; falls back to the opening of the text."""
     spans = highlight_spans(text, words, terms)
-    scored = []
-    for start, end in _sentences(text):
-        inside = [text[s:e].lower() for s, e in spans if start <= s < end]
-        if inside:
-            scored.append((len(set(inside)), len(inside), -start, start, end))
+    ends = _sentence_ends(text) if spans else []
+    sentences: dict[tuple[int, int], list[str]] = {}
+    for s, e in spans:
+        i = bisect_right(ends, s)
+        sentence = (ends[i - 1] if i else 0, ends[i] if i < len(ends) else len(text))
+        sentences.setdefault(sentence, []).append(text[s:e].lower())
+    scored = [(len(set(inside)), len(inside), -start, start, end) for (start, end), inside in sentences.items()]
     best = sorted(scored, reverse=True)[:fragments]
     chosen = sorted((start, end) for *_, start, end in best) or [(0, len(text))]
     parts: list[str] = []

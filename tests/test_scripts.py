@@ -73,3 +73,13 @@ def test_rebuild_script_fails_cleanly_when_the_index_is_locked(tmp_path):
         locked = script("rebuild_index.sh", str(index_dir), str(shipped_corpus()))
     assert locked.returncode == 1 and "FAILED" in locked.stderr and "being written" in locked.stderr
     assert Index.open(index_dir).stats().documents == 31
+
+
+def test_rebuild_script_runs_under_crons_short_path(tmp_path):
+    """cron runs with PATH=/usr/bin:/bin, where there is no `python`: $PYTHON names
+    the interpreter that has searchidx."""
+    cron = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHON": sys.executable, "PYTHONPATH": str(ROOT)}
+    command = [str(ROOT / "scripts" / "rebuild_index.sh"), str(tmp_path / "ix"), str(shipped_corpus())]
+    result = subprocess.run(command, capture_output=True, text=True, env=cron, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert "documents: 31" in result.stderr
