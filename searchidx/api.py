@@ -35,6 +35,7 @@ from searchidx.analysis import ANALYZER_VERSION, normalize
 from searchidx.corpus import Article, ReadOptions, Record, read_corpus, read_path
 from searchidx.errors import QueryError, UnknownArticle
 from searchidx.index import BuildReport, ProblemCallback, ProgressCallback, default_index_dir
+from searchidx.limits import MAX_REJECTED
 from searchidx.query import valid_text
 from searchidx.readers import SearcherPool
 from searchidx.search import Hit, Results, SearchOptions
@@ -110,16 +111,20 @@ class Index:
         records: Iterable[Record | Article],
         *,
         rebuild: bool = False,
+        allow_empty: bool = False,
+        max_rejected: float = MAX_REJECTED,
         workers: int = 1,
         wait: float = 0.0,
         on_progress: ProgressCallback | None = None,
         on_problem: ProblemCallback | None = None,
     ) -> BuildReport:
         """Add or update articles (a repeated id updates); ``rebuild`` replaces the
-        whole index atomically. Takes Article objects or a reader's records."""
+        whole index atomically, unless it would index nothing (``allow_empty`` allows
+        it) or reject more than ``max_rejected`` of its records. Takes Article
+        objects or a reader's records."""
         return _index.build(
-            self.path, records, rebuild=rebuild, workers=workers, wait=wait,
-            on_progress=on_progress, on_problem=on_problem,
+            self.path, records, rebuild=rebuild, allow_empty=allow_empty, max_rejected=max_rejected,
+            workers=workers, wait=wait, on_progress=on_progress, on_problem=on_problem,
         )  # fmt: skip
 
     def index_paths(
@@ -128,6 +133,8 @@ class Index:
         read_options: ReadOptions | None = None,
         *,
         rebuild: bool = False,
+        allow_empty: bool = False,
+        max_rejected: float = MAX_REJECTED,
         workers: int = 1,
         wait: float = 0.0,
         on_progress: ProgressCallback | None = None,
@@ -137,8 +144,9 @@ class Index:
         the other arguments are those of ``add``."""
         records = read_corpus([Path(p) for p in paths], read_options or ReadOptions())
         return self.add(
-            records, rebuild=rebuild, workers=workers, wait=wait, on_progress=on_progress, on_problem=on_problem
-        )
+            records, rebuild=rebuild, allow_empty=allow_empty, max_rejected=max_rejected, workers=workers,
+            wait=wait, on_progress=on_progress, on_problem=on_problem,
+        )  # fmt: skip
 
     def delete(self, ids: Iterable[str], wait: float = 0.0) -> int:
         return _index.delete(self.path, [_article_id(i) for i in ids], wait=wait)

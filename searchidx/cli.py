@@ -2,9 +2,9 @@
 
 Every piece of logic lives in the library (``searchidx.api``); this module turns
 options into calls and results into text, JSON, JSON Lines or TREC run lines.
-Exit codes: 0 success, 1 the index cannot be used (missing, locked, incompatible),
-2 bad input on the command line (query, id, option), 3 an index build that finished
-but rejected some records.
+Exit codes: 0 success, 1 the index cannot be used or written (missing, locked,
+incompatible, disk full, read-only), 2 bad input (query, id, option, a refused
+rebuild), 3 an index build that finished but rejected some records.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import orjson
 
 from searchidx._version import __version__
 from searchidx.errors import IndexNotFound, SearchidxError
-from searchidx.limits import MAX_RECORD_CHARS
+from searchidx.limits import MAX_RECORD_CHARS, MAX_REJECTED
 from searchidx.query import FACETS, SORTS
 
 if TYPE_CHECKING:  # the library is imported by the commands that use it: --help stays fast
@@ -274,6 +274,11 @@ def _category_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @index_option
 @click.option("--rebuild", is_flag=True, help="Start from nothing (built beside the old index, then swapped in).")
+@click.option("--allow-empty", is_flag=True, help="Let a rebuild or first build publish an index with no articles.")
+@click.option(
+    "--max-rejected", type=click.FloatRange(0, 1), default=MAX_REJECTED, show_default=True,
+    help="Refuse a rebuild that rejects more than this share of its records (the old index stays).",
+)  # fmt: skip
 @click.option(
     "--workers",
     type=click.IntRange(1),
@@ -299,8 +304,9 @@ def _category_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @handles_errors
 def index_command(
-    paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, workers: int, rejects: Path | None,
-    category_names: tuple[str, ...], max_record_chars: int, wait: float, quiet: bool,
+    paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, allow_empty: bool, max_rejected: float,
+    workers: int, rejects: Path | None, category_names: tuple[str, ...], max_record_chars: int, wait: float,
+    quiet: bool,
 ) -> None:  # fmt: skip
     """Index corpus files and folders (default: the shipped sample corpus).
 
@@ -326,8 +332,9 @@ def index_command(
     try:
         records = read_corpus(paths, ReadOptions(_category_map(category_names), max_record_chars))
         report = index.add(
-            records, rebuild=rebuild, workers=workers, wait=wait, on_progress=progress, on_problem=on_problem
-        )
+            records, rebuild=rebuild, allow_empty=allow_empty, max_rejected=max_rejected, workers=workers,
+            wait=wait, on_progress=progress, on_problem=on_problem,
+        )  # fmt: skip
     finally:
         progress.finish()
         if reject_log:

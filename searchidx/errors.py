@@ -38,3 +38,15 @@ class OutputPathError(SearchidxError):
 
 class CorruptIndex(SearchidxError):
     """An index whose files are damaged, or hold what searchidx never writes."""
+
+
+class BuildRefused(SearchidxError):
+    """A rebuild (or first build) that would publish an empty or mostly rejected index:
+    more likely a wrong path or format than the intended corpus, so the old one stays."""
+
+    exit_code = 2
+
+
+class IndexWriteFailed(SearchidxError):
+    """The index could not be written (disk full, read-only, a worker killed); it is
+    left as it was before the write."""

@@ -2,15 +2,23 @@
 
 Layout of an index directory::
 
-    DIR/CURRENT        names the live generation ("gen-000003")
-    DIR/gen-000003/    a Whoosh index plus searchidx.json (schema and analyzer versions)
+    DIR/CURRENT               names the live generation ("gen-000003-9f2c41d7")
+    DIR/gen-000003-9f2c41d7/  a Whoosh index plus searchidx.json (schema and analyzer versions)
     DIR/write.lock     held (flock) by the one process writing
 
 A rebuild writes a new generation beside the live one and swaps ``CURRENT`` with an
 atomic rename, so a crash or Ctrl-C mid-build leaves the previous index answering.
 Incremental updates go into the live generation; Whoosh only publishes them at
 commit, so an interrupted update leaves the index as it was. The previous generation
-is kept until the next rebuild, so readers that opened it keep working.
+is kept until the next rebuild, so readers that opened it keep working. A generation
+name is never reused (a random suffix after the number), so a reader can tell a new
+index from the one it opened even when the directory was deleted and rebuilt.
+
+Every update is one commit, and durable: segment files, the table of contents, the
+generation directory and ``CURRENT`` are flushed to disk (fsync) before they are
+published. A write that fails (disk full, a worker killed, Ctrl-C) removes what it
+wrote and leaves the index as it was; a rebuild that would publish an empty or mostly
+rejected index is refused.
 
 Segmentation is the expensive step: worker processes turn articles into ready-made
 postings (``prepare``), and the parent only feeds them to Whoosh's writer.
@@ -24,29 +32,36 @@ import hashlib
 import json
 import os
 import pickle
+import queue
+import secrets
 import shutil
 import signal
 import sys
 import time
 from array import array
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from multiprocessing import Queue, SimpleQueue, connection
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from whoosh import columns, fields
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC, clean_files
 from whoosh.multiproc import MpWriter, SubWriterTask
+from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
 from searchidx import safe_unpickle  # noqa: F401  (opening a crafted index must not run its code)
 from searchidx._version import __version__
 from searchidx.analysis import ANALYZER_VERSION, VietnameseAnalyzer, analyze, key
 from searchidx.corpus import Article, Record, Reject, Warn
-from searchidx.errors import IncompatibleIndex, IndexLocked, IndexNotFound
+from searchidx.errors import BuildRefused, IncompatibleIndex, IndexLocked, IndexNotFound, IndexWriteFailed
 from searchidx.fingerprint import signature
+from searchidx.limits import MAX_REJECTED
 
 #: Bumped whenever the fields or what they hold change.
 SCHEMA_VERSION = 1
@@ -153,7 +168,49 @@ def document(article: Article, stamp: str, content_digest: str) -> dict[str, obj
 _TEXT_FORMAT = VietnameseText().format
 
 
-class _SerialWriter(SegmentWriter):
+class _AtomicWriter(SegmentWriter):
+    """A writer whose commit is the whole update, and durable.
+
+    An id repeated within one build is added each time; the earlier copies (their
+    ``stamp`` is in ``superseded``) are deleted in the same commit, from the new
+    segments, just before the table of contents is written: Whoosh's
+    ``delete_by_term`` only sees committed documents, and a second commit could be
+    killed in between, leaving both copies. The new segment files are flushed to disk
+    before the table of contents that publishes them."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.superseded: list[str] = []
+        self._committed = {segment.segment_id() for segment in self.segments}
+
+    def _commit_toc(self, segments: list[Any]) -> None:
+        if not segments:  # an empty segment: Whoosh's reader of no segments can neither refresh nor read columns
+            self._assemble_segment()
+            segments = [self.get_segment()]
+        new = [segment for segment in segments if segment.segment_id() not in self._committed]
+        _delete_stamps(self.storage, self.schema, new, self.superseded)
+        for segment in new:
+            for name in segment.list_files(self.storage):
+                _fsync(os.path.join(self.storage.folder, name))
+        _fsync(self.storage.folder)
+        super()._commit_toc(segments)
+
+
+def _delete_stamps(storage: FileStorage, schema: fields.Schema, segments: list[Any], stamps: list[str]) -> None:
+    """Mark the documents with these stamps deleted in these (uncommitted) segments."""
+    if not stamps:
+        return
+    for segment in segments:
+        reader = SegmentReader(storage, schema, segment)
+        try:
+            for stamp in stamps:
+                if ("stamp", stamp) in reader:
+                    segment.delete_document(reader.first_id("stamp", stamp))
+        finally:
+            reader.close()
+
+
+class _SerialWriter(_AtomicWriter):
     """Analyses and writes in this process."""
 
     def add_article(self, article: Article, stamp: str, content_digest: str) -> None:
@@ -173,17 +230,30 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
+def _reason(error: BaseException) -> str:
+    """An exception as a short phrase for a one-line message."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror + (f" ({error.filename})" if error.filename else "")
+    return f"{type(error).__name__}: {error}"
+
+
 class _AnalysingTask(SubWriterTask):
     """A Whoosh sub-writer process that also does the analysis, so segmentation and
-    posting-writing both run on every core."""
+    posting-writing both run on every core. A failure is sent to the parent as one
+    line (``failures``) instead of a traceback."""
 
-    def __init__(self, *args: object) -> None:
+    def __init__(self, *args: object, failures: SimpleQueue[str]) -> None:
         super().__init__(*args)
         self._parent = os.getpid()
+        self.failures = failures
 
     def run(self) -> None:
         _die_with(self._parent)
-        super().run()
+        try:
+            super().run()
+        except Exception as error:
+            self.failures.put(_reason(error))
+            sys.exit(1)
 
     def _process_file(self, filename: str, doc_count: int) -> None:
         storage = self.writer.temp_storage()
@@ -194,20 +264,61 @@ class _AnalysingTask(SubWriterTask):
         storage.delete_file(filename)
 
 
-class _ParallelWriter(MpWriter):
+class _WorkerFailed(Exception):
+    """A worker process died; the message says how."""
+
+
+class _JobQueue:
+    """The workers' job queue as the parent sees it: Whoosh's ``put`` blocks for good
+    once the queue is full and the workers are dead, so it waits in short steps and
+    asks ``check`` in between whether they still live."""
+
+    def __init__(self, jobs: Queue[Any], check: Callable[[], None]) -> None:
+        self.jobs, self.check = jobs, check
+
+    def put(self, job: object) -> None:
+        while True:
+            self.check()
+            try:
+                self.jobs.put(job, timeout=0.2)
+                return
+            except queue.Full:
+                pass
+
+
+class _ParallelWriter(_AtomicWriter, MpWriter):
     """Whoosh's multiprocessing writer with analysing sub-writers; each worker
-    writes its own segment (no final merge), and a worker that dies fails the build
-    instead of silently losing its documents."""
+    writes its own segment (no final merge). A worker that dies (killed, out of
+    memory, disk full) fails the build at once: its documents would be lost, and the
+    parent would wait for it forever."""
+
+    jobqueue: Any  # Whoosh's queue, then the watched view of it that Whoosh's code puts to
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.failures: SimpleQueue[str] = SimpleQueue()
+        self._jobs: Queue[Any] = self.jobqueue
+        self.jobqueue = _JobQueue(self._jobs, self._check_workers)
 
     def _new_task(self) -> SubWriterTask:
         task = _AnalysingTask(
-            self.storage, self.indexname, self.jobqueue, self.resultqueue,
-            self.subargs, self.multisegment,
+            self.storage, self.indexname, self._jobs, self.resultqueue, self.subargs, self.multisegment,
+            failures=self.failures,
         )  # fmt: skip
         task.daemon = True  # a parent that exits normally ends it too
         self.tasks.append(task)
         task.start()
         return task
+
+    def _check_workers(self) -> None:
+        for task in self.tasks:
+            code = task.exitcode
+            if code is None or code == 0:
+                continue
+            if code < 0:
+                raise _WorkerFailed(f"an indexing worker was killed by {signal.Signals(-code).name} (out of memory?)")
+            reason = self.failures.get() if not self.failures.empty() else f"exit code {code}"
+            raise _WorkerFailed(f"an indexing worker failed: {reason}")
 
     def add_article(self, article: Article, stamp: str, content_digest: str) -> None:
         self.add_document(article=article, stamp=stamp, content_digest=content_digest)
@@ -217,12 +328,20 @@ class _ParallelWriter(MpWriter):
             self._enqueue()
         for _ in self.tasks:
             self.jobqueue.put(None)
-        for task in self.tasks:
-            task.join()
-        if any(task.exitcode != 0 for task in self.tasks):
-            self.cancel()
-            raise RuntimeError("an indexing worker process failed; the index was left unchanged")
+        running = list(self.tasks)
+        while running:
+            connection.wait([task.sentinel for task in running])
+            self._check_workers()
+            running = [task for task in running if task.is_alive()]
         super().commit(**kwargs)
+
+    def cancel(self) -> None:
+        for task in self.tasks:
+            if task.is_alive():
+                task.kill()
+            task.join()
+        self._jobs.cancel_join_thread()
+        super().cancel()
 
 
 def _writer(ix: whoosh_index.Index, workers: int) -> _SerialWriter | _ParallelWriter:
@@ -247,26 +366,45 @@ def current_generation(directory: Path) -> Path | None:
         name = (directory / "CURRENT").read_text().strip()
     except FileNotFoundError:
         return None
+    except NotADirectoryError:
+        raise IndexNotFound(f"{directory} is a file, not an index directory") from None
     return directory / name
 
 
+def _number(generation: Path) -> int:
+    return int(generation.name.split("-")[1])
+
+
 def _generations(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.glob("gen-*") if p.is_dir())
+    """The generation directories, oldest first."""
+    found = [p for p in directory.glob("gen-*") if p.name.split("-")[1].isdigit() and p.is_dir()]
+    return sorted(found, key=_number)
 
 
-def _publish(directory: Path, generation: Path) -> None:
-    """Point CURRENT at a generation, atomically and durably."""
-    tmp = directory / "CURRENT.tmp"
-    with open(tmp, "w") as f:
-        f.write(generation.name + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, directory / "CURRENT")
-    fd = os.open(directory, os.O_RDONLY)
+def _fsync(path: str | Path) -> None:
+    """Flush a file's data, or a directory's entries, to the disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _write_durably(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _publish(directory: Path, generation: Path) -> None:
+    """Point CURRENT at a generation, atomically and durably (the generation's own
+    files were flushed when it was committed)."""
+    tmp = directory / "CURRENT.tmp"
+    _write_durably(tmp, generation.name + "\n")
+    _fsync(directory)  # the generation's directory entry, before the name that points to it
+    os.replace(tmp, directory / "CURRENT")
+    _fsync(directory)
 
 
 def _remove_stale_generations(directory: Path) -> None:
@@ -274,7 +412,7 @@ def _remove_stale_generations(directory: Path) -> None:
     remove older ones and the leftovers of interrupted rebuilds."""
     live = current_generation(directory)
     keep = {live}
-    older = [g for g in _generations(directory) if live is not None and g.name < live.name]
+    older = [g for g in _generations(directory) if live is not None and _number(g) < _number(live)]
     if older:
         keep.add(older[-1])
     for generation in _generations(directory):
@@ -364,17 +502,31 @@ def open_generation(directory: Path) -> tuple[Path, whoosh_index.Index]:
     if generation is None or not generation.is_dir():
         raise IndexNotFound(f"no index at {directory}; build one with 'searchidx index'")
     check_compatible(generation)
-    return generation, FileStorage(str(generation)).open_index()
+    return generation, _DurableStorage(str(generation)).open_index()
+
+
+class _DurableStorage(FileStorage):
+    """Whoosh commits by renaming a finished table of contents into place: flush its
+    data to disk before its name, and the name before the commit returns, so a power
+    loss never leaves a table of contents without its contents."""
+
+    def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
+        _fsync(self._fpath(oldname))
+        super().rename_file(oldname, newname, safe)
+        _fsync(self.folder)
 
 
 def _create_generation(directory: Path) -> tuple[Path, whoosh_index.Index]:
+    """A new, empty generation. Its number sorts it after the others; its random
+    suffix makes the name new even where an index was deleted and rebuilt, so a
+    reader holding the old one notices the change."""
     existing = _generations(directory)
-    number = int(existing[-1].name.split("-")[1]) + 1 if existing else 1
-    generation = directory / f"gen-{number:06d}"
+    number = _number(existing[-1]) + 1 if existing else 1
+    generation = directory / f"gen-{number:06d}-{secrets.token_hex(4)}"
     generation.mkdir(parents=True)
-    ix = FileStorage(str(generation)).create_index(schema())
+    ix = _DurableStorage(str(generation)).create_index(schema())
     meta = {"schema": SCHEMA_VERSION, "analyzer": ANALYZER_VERSION, "searchidx": __version__}
-    (generation / META_FILE).write_text(json.dumps(meta))
+    _write_durably(generation / META_FILE, json.dumps(meta))
     return generation, ix
 
 
@@ -406,6 +558,8 @@ def build(
     records: Iterable[Record],
     *,
     rebuild: bool = False,
+    allow_empty: bool = False,
+    max_rejected: float = MAX_REJECTED,
     workers: int = 1,
     wait: float = 0.0,
     on_progress: ProgressCallback | None = None,
@@ -414,30 +568,100 @@ def build(
     """Add, update or (with ``rebuild``) replace the articles of an index.
 
     A repeated id updates the article; an unchanged article is skipped. Problems are
-    reported through ``on_problem`` as they are met and collected in the report."""
+    reported through ``on_problem`` as they are met and collected in the report.
+    BuildRefused, publishing nothing, for a rebuild or first build that indexes no
+    article (unless ``allow_empty``) and for a rebuild that rejects more than
+    ``max_rejected`` of its records."""
     report = BuildReport()
     started = time.monotonic()
-    with WriteLock(directory, wait=wait):
-        fresh = rebuild or current_generation(directory) is None
+    with _writing(directory, wait):
+        live = current_generation(directory)
+        fresh = rebuild or live is None
         if fresh:
             _remove_stale_generations(directory)
             generation, ix = _create_generation(directory)
         else:
             generation, ix = open_generation(directory)
-        writer = _writer(ix, workers)
-        try:
-            superseded = _write(writer, records, report, on_progress, on_problem)
-            writer.commit()
-        except BaseException:
-            if not writer.is_closed:
-                writer.cancel()
-            raise
-        _delete_stamps(ix, superseded)
+        with _transaction(ix, workers, new_generation=generation if fresh else None) as writer:
+            _write(writer, records, report, on_progress, on_problem)
+            if fresh:
+                _check_publishable(report, allow_empty, max_rejected if live else 1.0)
         if fresh:
             _publish(directory, generation)
             _remove_stale_generations(directory)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _check_publishable(report: BuildReport, allow_empty: bool, max_rejected: float) -> None:
+    """Refuse a new index with nothing, or little, in it: more likely a wrong path or
+    format than the intended corpus, and it would replace a good index (a first build
+    replaces none: its good records are kept however many were rejected)."""
+    written, rejected = report.indexed + report.updated, len(report.rejected)
+    kept = "; the index was left as it was"
+    if not written and not allow_empty:
+        raise BuildRefused(f"no articles to index ({rejected} rejected){kept} (--allow-empty publishes an empty index)")
+    if rejected > max_rejected * (written + rejected):
+        raise BuildRefused(
+            f"{rejected} of {written + rejected} records were rejected, more than {max_rejected:.0%}{kept} "
+            f"(--max-rejected sets the share)"
+        )
+
+
+@contextmanager
+def _writing(directory: Path, wait: float) -> Iterator[None]:
+    """Hold the write lock; report a write that fails for the machine's reasons (disk
+    full, read-only, a worker killed) as one line."""
+    try:
+        with WriteLock(directory, wait=wait):
+            yield
+    except (OSError, _WorkerFailed) as error:
+        if isinstance(error, OSError) and not _inside(error.filename, directory):
+            raise  # not ours: a corpus file, say
+        raise IndexWriteFailed(
+            f"could not write the index at {directory}: {_reason(error) if isinstance(error, OSError) else error}; "
+            f"it is as it was before"
+        ) from error
+
+
+def _inside(filename: object, directory: Path) -> bool:
+    return filename is None or Path(str(filename)).resolve().is_relative_to(directory.resolve())
+
+
+@contextmanager
+def _transaction(
+    ix: whoosh_index.Index, workers: int = 1, new_generation: Path | None = None
+) -> Iterator[_SerialWriter | _ParallelWriter]:
+    """A writer whose changes are committed at the end of the block, or all undone if
+    anything fails: the new generation is removed, or, in the live one, the files of
+    unfinished segments."""
+    writer = None
+    try:
+        writer = _writer(ix, workers)
+        yield writer
+        writer.commit()
+    except BaseException:
+        if writer is not None:
+            _close(writer)
+        if new_generation is not None:
+            shutil.rmtree(new_generation, ignore_errors=True)
+        else:
+            with suppress(OSError):
+                toc = TOC.read(ix.storage, ix.indexname)
+                clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+        raise
+
+
+def _close(writer: _SerialWriter | _ParallelWriter) -> None:
+    """Cancel a failed writer, however far it got: a cancel that fails part-way (its
+    files already broken by a full disk) still removes its temporary files and
+    releases Whoosh's lock, or the next write in this process would find it held."""
+    with suppress(Exception):  # already failing: the first error is the one to report
+        if not writer.is_closed:
+            writer.cancel()
+    with suppress(Exception):
+        if not writer.is_closed:
+            writer._finish()
 
 
 def _write(
@@ -446,12 +670,11 @@ def _write(
     report: BuildReport,
     on_progress: ProgressCallback | None,
     on_problem: ProblemCallback | None,
-) -> list[str]:
-    """Feed the records to the writer; returns the stamps of adds that a later
-    record with the same id superseded within this build."""
+) -> None:
+    """Feed the records to the writer; an add that a later record with the same id
+    supersedes within this build goes to ``writer.superseded``."""
     searcher = writer.searcher()
     stamps: dict[str, str] = {}  # id -> stamp of its latest add in this build
-    superseded: list[str] = []
     build_id = f"{os.getpid()}-{time.time_ns()}"
     last_report = 0.0
     for number, record in enumerate(records):
@@ -470,7 +693,7 @@ def _write(
             report.skipped += 1
             continue
         if previous is not None:
-            superseded.append(previous)
+            writer.superseded.append(previous)
             report.updated += 1
         elif stored is not None:
             writer.delete_by_term("id", record.id, searcher=searcher)
@@ -485,27 +708,14 @@ def _write(
             last_report = now
     if on_progress:
         on_progress(report)
-    return superseded
-
-
-def _delete_stamps(ix: whoosh_index.Index, superseded: list[str]) -> None:
-    """Delete earlier copies of ids that came twice in one build: Whoosh can only
-    delete committed documents, so this happens in a second, small commit."""
-    if not superseded:
-        return
-    writer = ix.writer()
-    for stamp in superseded:
-        writer.delete_by_term("stamp", stamp)
-    writer.commit()
 
 
 def delete(directory: Path, ids: Iterable[str], wait: float = 0.0) -> int:
     """Delete articles by id; returns how many were found and deleted."""
-    with WriteLock(directory, wait=wait):
+    with _writing(directory, wait):
         _, ix = open_generation(directory)
-        writer = ix.writer()
-        count = sum(int(writer.delete_by_term("id", doc_id)) for doc_id in ids)
-        writer.commit()
+        with _transaction(ix) as writer:
+            count = sum(int(writer.delete_by_term("id", doc_id)) for doc_id in ids)
     return count
 
 
@@ -515,6 +725,7 @@ def index_size(generation: Path) -> int:
 
 def optimize(directory: Path, wait: float = 0.0) -> None:
     """Merge all segments into one (faster searching after many small updates)."""
-    with WriteLock(directory, wait=wait):
+    with _writing(directory, wait):
         _, ix = open_generation(directory)
-        ix.optimize()
+        with _transaction(ix) as writer:
+            writer.optimize = True

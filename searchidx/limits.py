@@ -5,3 +5,7 @@ imports nothing, so that ``searchidx --help`` loads none of the library."""
 #: ten times the longest real article seen (VNTC, ~100,000), where one record of
 #: 828,000 characters took a worker 700 MB and 27 s to index.
 MAX_RECORD_CHARS = 1_000_000
+
+#: A rebuild that rejects more than this share of its records is refused (the index
+#: it would replace is kept; a first build keeps its good records instead).
+MAX_REJECTED = 0.5

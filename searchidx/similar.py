@@ -177,6 +177,8 @@ def similar(
     and listed in the results' ``source_duplicates``."""
     started = time.perf_counter()
     terms = key_terms(searcher, article)
+    if not terms and not searcher.doc_count():
+        return Results(article.title, 0, 0.0, [])  # an empty index: nothing to be like
     if not terms:
         raise QueryError("nothing to go on: the text has no words specific enough to search for")
     exclude = wq.Term("id", exclude_id) if exclude_id else None
