@@ -62,7 +62,7 @@ def test_control_characters_never_reach_the_terminal_raw(index_dir):
 
 
 def test_file_names_with_control_characters_are_shown_safely(tmp_path):
-    bad = write_jsonl(tmp_path / "x\x1b]0;pwned\x07.jsonl", [{"id": "1"}])
+    bad = write_jsonl(tmp_path / "x\x1b]0;pwned\x07.jsonl", [{"id": "1"}, {"id": "2", "title": "Tin vắn"}])
     result = CliRunner().invoke(main, ["index", str(bad), "--index", str(tmp_path / "ix")], color=True)
     assert result.exit_code == 3 and "record has neither title nor body" in result.stderr
     assert "\x1b]0;" not in result.stderr and "\x07" not in result.stderr
