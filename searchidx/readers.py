@@ -20,7 +20,10 @@ searchers are thus bounded by the peak number of simultaneous users plus ``max_i
 
 from __future__ import annotations
 
+import pickle
+import struct
 import threading
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,9 +33,13 @@ from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
 from searchidx import index as _index
+from searchidx.errors import CorruptIndex
 from searchidx.search import weighting
 
 State = tuple[Path, int]  # (generation directory, Whoosh TOC generation)
+
+#: What reading a damaged segment raises (searchidx check tells which file).
+_DAMAGE = (EOFError, FileNotFoundError, zlib.error, struct.error, pickle.UnpicklingError)
 
 
 @dataclass(frozen=True)
@@ -61,12 +68,27 @@ class SearcherPool:
 
     @contextmanager
     def acquire(self) -> Iterator[Snapshot]:
-        """A searcher on the latest state, this caller's alone until the block ends."""
-        snapshot = self._lend()
+        """A searcher on the latest state, this caller's alone until the block ends.
+
+        The low-level errors a damaged index gives (a file cut short or missing,
+        bytes that do not decode) become one ``CorruptIndex`` line."""
+        with self._damage_reported():
+            snapshot = self._lend()
         try:
-            yield snapshot
+            with self._damage_reported():
+                yield snapshot
         finally:
             self._return(snapshot)
+
+    @contextmanager
+    def _damage_reported(self) -> Iterator[None]:
+        try:
+            yield
+        except _DAMAGE as error:
+            raise CorruptIndex(
+                f"index {self.directory} is damaged ({type(error).__name__}: {str(error)[:80]}); "
+                f"'searchidx check --index {self.directory}' says more"
+            ) from None
 
     def close(self) -> None:
         """Close the idle searchers; lent ones close when they come back. The next

@@ -99,3 +99,23 @@ def test_ids_that_disagree_are_reported(damaged_copy: Path):
     path.write_bytes(bytes(data))
     run = run_check(damaged_copy)
     assert run.returncode == 1 and "id column" in run.stdout
+
+
+@pytest.mark.parametrize(
+    ("damage", "always"),
+    [(scramble(".pst"), False), (truncate, True), (delete, True)],
+    ids=["postings", "truncated", "deleted"],
+)
+def test_searching_a_damaged_index_says_so_in_one_line(
+    damaged_copy: Path, damage: Callable[[Path], None], always: bool
+):
+    """Scrambled postings may go unnoticed by a search (check finds them); whatever
+    a search does notice is one line, never a traceback or click's "Aborted!"."""
+    damage(damaged_copy)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for query in ("thi đua", "Hà Nội", "bão", "giá vàng", "ha noi"):
+        command = [sys.executable, "-m", "searchidx", "search", query, "--index", str(damaged_copy)]
+        run = subprocess.run(command, env=env, capture_output=True, text=True)
+        assert "Traceback" not in run.stderr and "Aborted" not in run.stderr, run.stderr
+        if run.returncode or always:
+            assert run.returncode == 1 and run.stderr.count("\n") == 1 and "is damaged" in run.stderr
