@@ -26,6 +26,7 @@ Ranking is Whoosh's BM25F over title, sapo and body, with these weights:
 from __future__ import annotations
 
 import itertools
+import math
 import string
 import time
 from collections.abc import Iterator, Sequence
@@ -38,8 +39,18 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Results as WhooshResults
 from whoosh.searching import Searcher
 
-from searchidx.analysis import FOLDED, WORD_JOINER, has_diacritics, key, query_syllables, query_words
+from searchidx.analysis import (
+    FOLDED,
+    QUESTION_WORDS,
+    STOP_WORDS,
+    WORD_JOINER,
+    has_diacritics,
+    key,
+    query_syllables,
+    query_words,
+)
 from searchidx.errors import QueryError
+from searchidx.minimum_match import AtLeast
 from searchidx.query import TEXT_FIELDS, And, DateRange, Label, Node, Not, Or, Phrase, Text, parse
 from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, unpack_spans
 
@@ -117,6 +128,8 @@ class Results:
     suggestion: str | None = None
     key_terms: list[tuple[str, float]] = field(default_factory=list)  # similar only
     source_duplicates: list[str] = field(default_factory=list)  # similar only
+    matching: str = ""  # search only: "all", "most" or "any" of the words (see matching_rule)
+    matching_note: str = ""  # ...and what that meant for this query, in words
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -128,6 +141,7 @@ class Results:
             "suggestion": self.suggestion,
             **({"key_terms": [{"term": t, "weight": w} for t, w in self.key_terms]} if self.key_terms else {}),
             **({"source_duplicates": self.source_duplicates} if self.source_duplicates else {}),
+            **({"matching": self.matching, "matching_note": self.matching_note} if self.matching else {}),
         }
 
 
@@ -163,15 +177,99 @@ def _typed_terms(text: str) -> tuple[list[tuple[str, str]], bool, list[str]]:
     return syllables, accented, [exact if accented else folded for exact, folded in syllables]
 
 
+#: A query of more than this many syllables is long: it needs only most of its words.
+LONG_QUERY = 4
+#: The share of a long query's meaningful syllables an article must have (rounded up).
+MOST_WORDS = 0.75
+_LIGHT_TERMS = frozenset(
+    form for words in (STOP_WORDS, QUESTION_WORDS) for word in words for form in itertools.chain(*query_syllables(word))
+)
+
+
+@dataclass(frozen=True)
+class Matching:
+    """How the syllables of one text clause must match: at least ``required`` of
+    ``terms``; ``optional`` ones only add to the score."""
+
+    terms: tuple[str, ...]
+    required: int
+    optional: tuple[str, ...] = ()
+
+    @property
+    def rule(self) -> str:
+        if self.required == len(self.terms) and not self.optional:
+            return "all"
+        return "any" if self.required == 1 else "most"
+
+
+def matching_rule(terms: Sequence[str], match_any: bool) -> Matching:
+    """Short queries need all their syllables, as they always did. Long ones (questions,
+    pasted headlines) need most of their meaningful ones: function and question words
+    are optional, and an article may lack a quarter of the rest, as with
+    Elasticsearch's ``minimum_should_match: "4<75%"``."""
+    if match_any:
+        return Matching(tuple(terms), 1)
+    if len(terms) <= LONG_QUERY:
+        return Matching(tuple(terms), len(terms))
+    unique = list(dict.fromkeys(terms))
+    meaningful = [t for t in unique if t not in _LIGHT_TERMS] or unique
+    optional = tuple(t for t in unique if t not in meaningful)
+    return Matching(tuple(meaningful), math.ceil(MOST_WORDS * len(meaningful)), optional)
+
+
+def describe_matching(node: Node | None, match_any: bool) -> tuple[str, str]:
+    """The rule applied to the query's words ("all", "most", "any") and a note that
+    says what it meant, for the output."""
+    texts: list[Text] = []
+
+    def walk(n: Node | None) -> None:
+        if isinstance(n, Text):
+            texts.append(n)
+        elif isinstance(n, (And, Or)):
+            for child in n.nodes:
+                walk(child)
+
+    walk(node)
+    rules = [matching_rule(_typed_terms(t.text)[2], match_any) for t in texts]
+    if not rules:
+        return "", ""
+    if match_any:
+        return "any", "articles with any of the words (--any), the most matching first"
+    most = [r for r in rules if r.rule == "most"]
+    if not most:
+        return "all", "all words must match"
+
+    def words(terms: Sequence[str]) -> str:
+        return ", ".join(t.removeprefix(FOLDED) for t in terms)
+
+    notes = [
+        f"long query: at least {r.required} of its {len(r.terms)} main words must match"
+        + (f"; {words(r.optional)} only add to the score" if r.optional else "")
+        for r in most
+    ]
+    return "most", "; ".join(notes)
+
+
+def _at_least(clauses: list[wq.Query], k: int) -> wq.Query:
+    """Whoosh's own And and Or where they do the job: they are faster."""
+    if len(clauses) == 1:
+        return clauses[0]
+    if k >= len(clauses):
+        return wq.And(clauses)
+    return wq.Or(clauses) if k <= 1 else AtLeast(clauses, k)
+
+
 def _text_query(node: Text, reader: IndexReader, match_any: bool) -> wq.Query:
-    """Every syllable must match (with ``match_any``, at least one), in the form the
-    user typed (exact with diacritics, folded without); words, the typed form and
-    the phrase add to the score."""
+    """The syllables ``matching_rule`` asks for must match, in the form the user typed
+    (exact with diacritics, folded without); optional syllables, words, the typed
+    form and the phrase add to the score."""
     fields = node.fields or TEXT_FIELDS
     syllables, accented, terms = _typed_terms(node.text)
-    required = [_any_field(fields, t, reader) for t in terms]
+    rule = matching_rule(terms, match_any)
+    required = [_any_field(fields, t, reader) for t in rule.terms]
+    bonus = [q for t in rule.optional for q in _each_field(fields, t, reader)]
     words = query_words(node.text) if accented else _folded_ngrams(terms)
-    bonus = [q for w in words for q in _each_field(fields, w, reader, WORD_WEIGHT)]
+    bonus += [q for w in words for q in _each_field(fields, w, reader, WORD_WEIGHT)]
     if not accented:
         bonus += [q for exact, _ in syllables for q in _each_field(fields, exact, reader, EXACT_WEIGHT)]
     if len(terms) > 2 or (len(terms) == 2 and not bonus):
@@ -179,7 +277,7 @@ def _text_query(node: Text, reader: IndexReader, match_any: bool) -> wq.Query:
         # in the short fields only: phrase matching in bodies costs more than the whole
         # rest of the query, and words already reward closeness there
         bonus += [wq.Phrase(f, terms, boost=FIELD_WEIGHTS[f] * PHRASE_WEIGHT) for f in fields if f in PHRASE_FIELDS]
-    query = required[0] if len(required) == 1 else (wq.Or if match_any else wq.And)(required)
+    query = _at_least(required, rule.required)
     return wq.AndMaybe(query, wq.Or(bonus)) if bonus else query
 
 
@@ -358,6 +456,7 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
     out = Results(options.query, total, 0.0, hits)
     if options.facets:
         out.facets = {name: _counts(results.groups(name)) for name in FACETS}
+    out.matching, out.matching_note = describe_matching(node, options.match_any)
     if total == 0 and node is not None:
         out.suggestion = suggest(searcher, options)
     out.took_ms = (time.perf_counter() - started) * 1000
