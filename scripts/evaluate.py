@@ -89,7 +89,7 @@ def settings(**values: object) -> Iterator[None]:
 
 
 #: The matching rule before long queries needed only most of their words.
-ALL_WORDS = {"LONG_QUERY": 10**9}
+ALL_WORDS = {"LONG_QUERY": 10**9, "SHORT_QUERY": 10**9}
 
 
 def searchidx_runs(index: Index) -> dict[str, Callable[[str], list[str]]]:
@@ -167,7 +167,7 @@ def known_item(
     for run_name in ("searchidx default", "searchidx all words (before)"):
         out[run_name] = {name: score(runs[run_name], queries) for name, queries in variants.items() if name != "NFD"}
     out["ablations"] = {}
-    for name, (changes, variant) in ABLATIONS.items():
+    for name, (changes, variant) in ABLATIONS.items() if ablation_queries else ():
         queries = variants[variant][:ablation_queries]
         with settings(**changes):
             without = score(ours_run, queries)

@@ -177,10 +177,12 @@ def _typed_terms(text: str) -> tuple[list[tuple[str, str]], bool, list[str]]:
     return syllables, accented, [exact if accented else folded for exact, folded in syllables]
 
 
-#: A query of more than this many syllables is long: it needs only most of its words.
-LONG_QUERY = 4
+#: A query of more than this many syllables is long: it needs only most of its words...
+LONG_QUERY = 8
+#: ...and so does one of more than this many when no article has all of its words.
+SHORT_QUERY = 4
 #: The share of a long query's meaningful syllables an article must have (rounded up).
-MOST_WORDS = 0.75
+MOST_WORDS = 0.6
 _LIGHT_TERMS = frozenset(
     form for words in (STOP_WORDS, QUESTION_WORDS) for word in words for form in itertools.chain(*query_syllables(word))
 )
@@ -202,14 +204,15 @@ class Matching:
         return "any" if self.required == 1 else "most"
 
 
-def matching_rule(terms: Sequence[str], match_any: bool) -> Matching:
+def matching_rule(terms: Sequence[str], match_any: bool, relaxed: bool = False) -> Matching:
     """Short queries need all their syllables, as they always did. Long ones (questions,
     pasted headlines) need most of their meaningful ones: function and question words
-    are optional, and an article may lack a quarter of the rest, as with
-    Elasticsearch's ``minimum_should_match: "4<75%"``."""
+    are optional, and an article may lack 2 in 5 of the rest, as with Elasticsearch's
+    ``minimum_should_match: "8<60%"``. ``relaxed``: the same from ``SHORT_QUERY`` up,
+    for a query that found nothing."""
     if match_any:
         return Matching(tuple(terms), 1)
-    if len(terms) <= LONG_QUERY:
+    if len(terms) <= (SHORT_QUERY if relaxed else LONG_QUERY):
         return Matching(tuple(terms), len(terms))
     unique = list(dict.fromkeys(terms))
     meaningful = [t for t in unique if t not in _LIGHT_TERMS] or unique
@@ -217,7 +220,7 @@ def matching_rule(terms: Sequence[str], match_any: bool) -> Matching:
     return Matching(tuple(meaningful), math.ceil(MOST_WORDS * len(meaningful)), optional)
 
 
-def describe_matching(node: Node | None, match_any: bool) -> tuple[str, str]:
+def describe_matching(node: Node | None, match_any: bool, relaxed: bool = False) -> tuple[str, str]:
     """The rule applied to the query's words ("all", "most", "any") and a note that
     says what it meant, for the output."""
     texts: list[Text] = []
@@ -230,7 +233,7 @@ def describe_matching(node: Node | None, match_any: bool) -> tuple[str, str]:
                 walk(child)
 
     walk(node)
-    rules = [matching_rule(_typed_terms(t.text)[2], match_any) for t in texts]
+    rules = [matching_rule(_typed_terms(t.text)[2], match_any, relaxed) for t in texts]
     if not rules:
         return "", ""
     if match_any:
@@ -247,7 +250,7 @@ def describe_matching(node: Node | None, match_any: bool) -> tuple[str, str]:
         + (f"; {words(r.optional)} only add to the score" if r.optional else "")
         for r in most
     ]
-    return "most", "; ".join(notes)
+    return "most", ("no article has all the words; " if relaxed else "") + "; ".join(notes)
 
 
 def _at_least(clauses: list[wq.Query], k: int) -> wq.Query:
@@ -259,13 +262,13 @@ def _at_least(clauses: list[wq.Query], k: int) -> wq.Query:
     return wq.Or(clauses) if k <= 1 else AtLeast(clauses, k)
 
 
-def _text_query(node: Text, reader: IndexReader, match_any: bool) -> wq.Query:
+def _text_query(node: Text, reader: IndexReader, match_any: bool, relaxed: bool) -> wq.Query:
     """The syllables ``matching_rule`` asks for must match, in the form the user typed
     (exact with diacritics, folded without); optional syllables, words, the typed
     form and the phrase add to the score."""
     fields = node.fields or TEXT_FIELDS
     syllables, accented, terms = _typed_terms(node.text)
-    rule = matching_rule(terms, match_any)
+    rule = matching_rule(terms, match_any, relaxed)
     required = [_any_field(fields, t, reader) for t in rule.terms]
     bonus = [q for t in rule.optional for q in _each_field(fields, t, reader)]
     words = query_words(node.text) if accented else _folded_ngrams(terms)
@@ -295,9 +298,9 @@ def _date_query(start: datetime | None, end: datetime | None) -> wq.Query:
     return wq.DateRange("date", start, end, endexcl=end is not None)
 
 
-def to_whoosh(node: Node, reader: IndexReader, match_any: bool = False) -> wq.Query:
+def to_whoosh(node: Node, reader: IndexReader, match_any: bool = False, relaxed: bool = False) -> wq.Query:
     if isinstance(node, Text):
-        return _text_query(node, reader, match_any)
+        return _text_query(node, reader, match_any, relaxed)
     if isinstance(node, Phrase):
         return _phrase_query(node)
     if isinstance(node, Label):
@@ -305,16 +308,16 @@ def to_whoosh(node: Node, reader: IndexReader, match_any: bool = False) -> wq.Qu
     if isinstance(node, DateRange):
         return _date_query(node.start, node.end)
     if isinstance(node, Not):
-        return wq.Not(to_whoosh(node.node, reader, match_any))
+        return wq.Not(to_whoosh(node.node, reader, match_any, relaxed))
     if isinstance(node, Or) or (isinstance(node, And) and match_any):
-        wanted = [to_whoosh(n, reader, match_any) for n in node.nodes if not isinstance(n, Not)]
-        excluded = [to_whoosh(n, reader, match_any) for n in node.nodes if isinstance(n, Not)]
+        wanted = [to_whoosh(n, reader, match_any, relaxed) for n in node.nodes if not isinstance(n, Not)]
+        excluded = [to_whoosh(n, reader, match_any, relaxed) for n in node.nodes if isinstance(n, Not)]
         if not wanted:
             return wq.And(excluded)
         either = wq.Or(wanted) if len(wanted) > 1 else wanted[0]
         return wq.And([either, *excluded]) if excluded else either
     if isinstance(node, And):
-        return wq.And([to_whoosh(n, reader, match_any) for n in node.nodes])
+        return wq.And([to_whoosh(n, reader, match_any, relaxed) for n in node.nodes])
     raise TypeError(node)
 
 
@@ -356,13 +359,13 @@ def match_terms(node: Node | None) -> MatchTerms:
 # --- running searches ------------------------------------------------------------------
 
 
-def compile_query(options: SearchOptions, reader: IndexReader) -> tuple[Node | None, wq.Query]:
+def compile_query(options: SearchOptions, reader: IndexReader, relaxed: bool = False) -> tuple[Node | None, wq.Query]:
     node = parse(options.query)
     if node is None:
         if search_filter(options) is None:
             raise QueryError("empty query: give search terms or a filter")
         return None, wq.Every()
-    return node, to_whoosh(node, reader, options.match_any)
+    return node, to_whoosh(node, reader, options.match_any, relaxed)
 
 
 def make_hit(searcher: Searcher, docnum: int, rank: int, score: float, terms: MatchTerms | None) -> Hit:
@@ -440,15 +443,23 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
     if options.limit < 0 or options.offset < 0:
         raise QueryError("limit and offset must not be negative")
     node, query = compile_query(options, searcher.reader())
-    results = run_query(
-        searcher,
-        query,
-        limit=max(1, options.offset + options.limit),
-        sortedby=None if options.sort == "relevance" else "date",
-        reverse=options.sort == "-date",
-        groupedby={name: sorting.FieldFacet(name) for name in FACETS} if options.facets else None,
-        filter=search_filter(options),
-    )
+
+    def run(query: wq.Query) -> WhooshResults:
+        return run_query(
+            searcher,
+            query,
+            limit=max(1, options.offset + options.limit),
+            sortedby=None if options.sort == "relevance" else "date",
+            reverse=options.sort == "-date",
+            groupedby={name: sorting.FieldFacet(name) for name in FACETS} if options.facets else None,
+            filter=search_filter(options),
+        )
+
+    results, relaxed = run(query), False
+    if not len(results) and node is not None:
+        _, loose = compile_query(options, searcher.reader(), relaxed=True)
+        if loose != query:  # a query of a few words that no article has all of
+            results, relaxed = run(loose), True
     terms = match_terms(node) if options.snippets else None
     window = range(options.offset, min(len(results.top_n), options.offset + options.limit))
     hits = [make_hit(searcher, results.docnum(i), i + 1, results.score(i) or 0.0, terms) for i in window]
@@ -456,7 +467,7 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
     out = Results(options.query, total, 0.0, hits)
     if options.facets:
         out.facets = {name: _counts(results.groups(name)) for name in FACETS}
-    out.matching, out.matching_note = describe_matching(node, options.match_any)
+    out.matching, out.matching_note = describe_matching(node, options.match_any, relaxed)
     if total == 0 and node is not None:
         out.suggestion = suggest(searcher, options)
     out.took_ms = (time.perf_counter() - started) * 1000
