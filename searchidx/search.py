@@ -2,7 +2,8 @@
 snippets and spelling suggestions.
 
 Matching: every syllable of the query must occur (in any of title, sapo, body), in
-the form the user typed it. A query typed with diacritics matches exactly those
+the form the user typed it; long queries (questions, pasted headlines) need only most
+of their meaningful syllables (``matching_rule``). A query typed with diacritics matches exactly those
 words (tone placement, case and Unicode form aside): "bão" (storm) must not drown in
 "báo" (newspaper). A query typed without any diacritics matches the folded forms, so
 "ha noi" finds "Hà Nội".
