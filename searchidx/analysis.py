@@ -132,6 +132,7 @@ QUESTION_WORDS = frozenset(
         "ra sao",
         "làm sao",
         "khi nào",
+        "nào",
         "có phải",
         "phải không",
         "chưa",

@@ -45,6 +45,7 @@ from searchidx.analysis import (
     QUESTION_WORDS,
     STOP_WORDS,
     WORD_JOINER,
+    fold,
     has_diacritics,
     key,
     query_syllables,
@@ -180,10 +181,12 @@ def _typed_terms(text: str) -> tuple[list[tuple[str, str]], bool, list[str]]:
 
 #: A query of more than this many syllables is long: it needs only most of its words...
 LONG_QUERY = 8
-#: ...and so does one of more than this many when no article has all of its words.
+#: ...and so does one of more than this many that asks a question ("... gì?", "vì sao
+#: ...") or that no article has all the words of.
 SHORT_QUERY = 4
 #: The share of a long query's meaningful syllables an article must have (rounded up).
 MOST_WORDS = 0.6
+_QUESTIONS = frozenset(w for word in QUESTION_WORDS for w in (word, fold(word)))
 _LIGHT_TERMS = frozenset(
     form for words in (STOP_WORDS, QUESTION_WORDS) for word in words for form in itertools.chain(*query_syllables(word))
 )
@@ -209,16 +212,22 @@ def matching_rule(terms: Sequence[str], match_any: bool, relaxed: bool = False) 
     """Short queries need all their syllables, as they always did. Long ones (questions,
     pasted headlines) need most of their meaningful ones: function and question words
     are optional, and an article may lack 2 in 5 of the rest, as with Elasticsearch's
-    ``minimum_should_match: "8<60%"``. ``relaxed``: the same from ``SHORT_QUERY`` up,
-    for a query that found nothing."""
+    ``minimum_should_match: "8<60%"``. Questions are long from ``SHORT_QUERY`` up, and
+    so is any query that found nothing (``relaxed``)."""
     if match_any:
         return Matching(tuple(terms), 1)
-    if len(terms) <= (SHORT_QUERY if relaxed else LONG_QUERY):
+    if len(terms) <= (SHORT_QUERY if relaxed or _asks(terms) else LONG_QUERY):
         return Matching(tuple(terms), len(terms))
     unique = list(dict.fromkeys(terms))
     meaningful = [t for t in unique if t not in _LIGHT_TERMS] or unique
     optional = tuple(t for t in unique if t not in meaningful)
     return Matching(tuple(meaningful), math.ceil(MOST_WORDS * len(meaningful)), optional)
+
+
+def _asks(terms: Sequence[str]) -> bool:
+    """Whether the query has a question word ("gì", "vì sao", "bao nhieu")."""
+    text = f" {' '.join(t.removeprefix(FOLDED) for t in terms)} "
+    return any(f" {w} " in text for w in _QUESTIONS)
 
 
 def describe_matching(node: Node | None, match_any: bool, relaxed: bool = False) -> tuple[str, str]:
