@@ -186,7 +186,8 @@ LONG_QUERY = 8
 SHORT_QUERY = 4
 #: The share of a long query's meaningful syllables an article must have (rounded up).
 MOST_WORDS = 0.6
-_QUESTIONS = frozenset(w for word in QUESTION_WORDS for w in (word, fold(word)))
+# without diacritics, phrases only: "ha" is "Hà" more often than "hả"
+_QUESTIONS = QUESTION_WORDS | {fold(w) for w in QUESTION_WORDS if " " in w}
 _LIGHT_TERMS = frozenset(
     form for words in (STOP_WORDS, QUESTION_WORDS) for word in words for form in itertools.chain(*query_syllables(word))
 )
