@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Relevance of searchidx beside plain Whoosh, on real corpora, in one run.
 
-    python scripts/evaluate.py [--parts known-item,similar,topics] [--json FILE]
+    python scripts/evaluate.py [--parts known-item,questions,similar,topics] [--json FILE]
 
 known-item  News corpora rarely come with relevance judgements, so each sampled
             article's title is the query and its body the one right answer: only
@@ -9,6 +9,14 @@ known-item  News corpora rarely come with relevance judgements, so each sampled
             diacritics, without (marks stripped, đ -> d) and in NFD, and for plain
             Whoosh (StandardAnalyzer, OR of the words) with the same queries; plus
             searchidx with each ranking feature switched off, to show what it adds.
+            searchidx is run with --any (the earlier setting), with its default
+            matching and with all words required (the default before long queries
+            needed only most of their words).
+questions   Questions people type (scripts/data/questions.tsv, written by hand, one
+            known answer article each) over titles, leads and bodies: MRR@10,
+            Recall@10, the share of questions with no result and latency, for the
+            default matching, for --any, for all words required, and for plain Whoosh
+            (OR of the words); as typed and with the marks stripped.
 similar     Each sampled article is cut in two; the second halves are indexed among
             the rest of the corpus and the first half asks for similar articles:
             how often the other half comes first (P@1), MRR@10, and the latency of
@@ -21,6 +29,7 @@ topics      On VNTC (10 topics): the share of the top 10 similar articles in the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import re
@@ -30,7 +39,7 @@ import tempfile
 import time
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,6 +54,7 @@ from searchidx import search as search_module  # noqa: E402
 from searchidx.analysis import fold  # noqa: E402
 
 SHARED = HERE.parent.parent / "shared" / "corpus"
+QUESTIONS = HERE / "data" / "questions.tsv"
 
 
 def reciprocal_rank(ranked: list[str], wanted: str) -> float:
@@ -52,8 +62,56 @@ def reciprocal_rank(ranked: list[str], wanted: str) -> float:
 
 
 def score(run: Callable[[str], list[str]], queries: list[tuple[str, str]]) -> dict[str, float]:
-    ranks = [reciprocal_rank(run(q), wanted) for q, wanted in queries]
-    return {"mrr@10": statistics.mean(ranks), "recall@10": sum(r > 0 for r in ranks) / len(ranks)}
+    ranks, empty, times = [], 0, []
+    for q, wanted in queries:
+        started = time.perf_counter()
+        ranked = run(q)
+        times.append((time.perf_counter() - started) * 1000)
+        ranks.append(reciprocal_rank(ranked, wanted))
+        empty += not ranked
+    return {
+        "mrr@10": statistics.mean(ranks), "recall@10": sum(r > 0 for r in ranks) / len(ranks),
+        "no_results": empty / len(queries), "median_ms": statistics.median(times), "p95_ms": percentile(times, 0.95),
+    }  # fmt: skip
+
+
+@contextlib.contextmanager
+def settings(**values: object) -> Iterator[None]:
+    """searchidx.search's module settings changed for the duration."""
+    saved = {k: getattr(search_module, k) for k in values}
+    for k, v in values.items():
+        setattr(search_module, k, v)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            setattr(search_module, k, v)
+
+
+#: The matching rule before long queries needed only most of their words.
+ALL_WORDS = {"LONG_QUERY": 10**9, "SHORT_QUERY": 10**9}
+
+
+def searchidx_runs(index: Index) -> dict[str, Callable[[str], list[str]]]:
+    """searchidx's ways of matching, by name."""
+
+    def run(match_any: bool) -> Callable[[str], list[str]]:
+        return lambda q: [h.id for h in index.search(q, limit=10, match_any=match_any, snippets=False).hits]
+
+    def all_words(q: str) -> list[str]:
+        with settings(**ALL_WORDS):
+            return run(False)(q)
+
+    return {"searchidx default": run(False), "searchidx --any": run(True), "searchidx all words (before)": all_words}
+
+
+def build_once(directory: Path, build: Callable[[Path], object], key: str) -> Path:
+    """``build(directory)`` unless a build for the same ``key`` is there (``--work``)."""
+    stamp = directory.with_name(directory.name + ".built")
+    if not (stamp.exists() and stamp.read_text() == key):
+        build(directory)
+        stamp.write_text(key)
+    return directory
 
 
 def strip_marks(text: str) -> str:
@@ -83,9 +141,9 @@ def known_item(
 ) -> dict:
     bodies = [replace(a, title="", sapo="") for a in articles(corpus, limit)]
     sample = rng.sample([a for a in articles(corpus, limit) if a.title and a.body], sample_size)
-    ours, plain = Index(work / "known-item"), work / "known-item-plain"
-    ours.add(bodies, rebuild=True, workers=workers)
-    plain_whoosh.build(plain, bodies, text_fields=("body",))
+    key = f"{corpus}:{limit}"
+    ours = Index(build_once(work / "known-item", lambda d: Index(d).add(bodies, rebuild=True, workers=workers), key))
+    plain = build_once(work / "known-item-plain", lambda d: plain_whoosh.build(d, bodies, text_fields=("body",)), key)
     baseline = plain_whoosh.PlainSearch(plain, any_word=True)
     variants = {
         "with diacritics": [(as_free_text(a.title), a.id) for a in sample],
@@ -93,8 +151,8 @@ def known_item(
         "NFD": [(unicodedata.normalize("NFD", as_free_text(a.title)), a.id) for a in sample],
     }
 
-    def ours_run(q: str) -> list[str]:
-        return [h.id for h in ours.search(q, limit=10, match_any=True, snippets=False).hits]
+    runs = searchidx_runs(ours)
+    ours_run = runs["searchidx --any"]  # the setting the figures in the README were taken with
 
     def plain_run(q: str) -> list[str]:
         return baseline.search(q, snippets=False)
@@ -106,20 +164,49 @@ def known_item(
     for name, queries in variants.items():
         out["searchidx"][name] = score(ours_run, queries)
         out["plain_whoosh"][name] = score(plain_run, queries)
+    for run_name in ("searchidx default", "searchidx all words (before)"):
+        out[run_name] = {name: score(runs[run_name], queries) for name, queries in variants.items() if name != "NFD"}
     out["ablations"] = {}
-    for name, (settings, variant) in ABLATIONS.items():
+    for name, (changes, variant) in ABLATIONS.items() if ablation_queries else ():
         queries = variants[variant][:ablation_queries]
-        saved = {k: getattr(search_module, k) for k in settings}
-        for k, v in settings.items():
-            setattr(search_module, k, v)
-        try:
+        with settings(**changes):
             without = score(ours_run, queries)
-        finally:
-            for k, v in saved.items():
-                setattr(search_module, k, v)
         # compared with the whole system on the very same queries, not the full sample
         out["ablations"][f"{name} ({variant})"] = {**without, "whole_system": score(ours_run, queries)}
     return out
+
+
+# --- questions -------------------------------------------------------------------------
+
+
+def read_questions(path: Path) -> list[tuple[str, str]]:
+    """(question, answer id) pairs of a questions file: ``qid<TAB>id<TAB>question``."""
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
+    return [(question, doc_id) for _qid, doc_id, question in (r for r in rows if len(r) == 3 and r[0][:1] != "#")]
+
+
+def questions(corpus: Path, limit: int, workers: int, work: Path, path: Path) -> dict:
+    """Each question's known answer must be among the indexed articles."""
+    everything = list(articles(corpus, limit))
+    asked = read_questions(path)
+    missing = {doc_id for _, doc_id in asked} - {a.id for a in everything}
+    if missing:
+        raise SystemExit(
+            f"evaluate.py: {len(missing)} answers not among the first {limit} articles: {sorted(missing)[:3]}"
+        )
+    key = f"{corpus}:{limit}"
+    ours = Index(build_once(work / "questions", lambda d: Index(d).add(everything, rebuild=True, workers=workers), key))
+    plain = build_once(work / "questions-plain", lambda d: plain_whoosh.build(d, everything), key)
+    baseline = plain_whoosh.PlainSearch(plain, any_word=True)
+    runs = {**searchidx_runs(ours), "plain Whoosh OR": lambda q: baseline.search(as_free_text(q), snippets=False)}
+    variants = {"as typed": asked, "without diacritics": [(strip_marks(q), doc_id) for q, doc_id in asked]}
+    for run in runs.values():
+        for q, _ in asked[:5]:
+            run(q)  # warm caches
+    return {
+        "articles": len(everything), "questions": len(asked),
+        **{name: {v: score(run, queries) for v, queries in variants.items()} for name, run in runs.items()},
+    }  # fmt: skip
 
 
 # --- similar: split halves -------------------------------------------------------------
@@ -205,12 +292,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablation-queries", type=int, default=300, help="known-item queries for each ablation")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--questions", type=Path, default=QUESTIONS, help="questions file (qid, article id, question)")
+    parser.add_argument("--work", type=Path, help="keep the indexes here and reuse them (default: a temporary dir)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     parts = args.parts.split(",")
     report: dict[str, object] = {"date": time.strftime("%Y-%m-%d"), "corpus": str(args.corpus)}
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        work = args.work or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        work.mkdir(parents=True, exist_ok=True)
         if "known-item" in parts:
             report["known-item"] = known_item(
                 args.corpus,
@@ -222,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
                 args.ablation_queries,
             )
             print(json.dumps(report["known-item"], ensure_ascii=False, indent=1), flush=True)
+        if "questions" in parts:
+            report["questions"] = questions(args.corpus, args.limit, args.workers, work, args.questions)
+            print(json.dumps(report["questions"], ensure_ascii=False, indent=1), flush=True)
         if "similar" in parts:
             report["similar"] = split_halves(
                 args.corpus, args.similar_queries, args.limit, args.workers, work, random.Random(args.seed)

@@ -204,6 +204,8 @@ def print_results(results: Results, fmt: str, qid: str | None = None, run_tag: s
         return
     shown = f"{results.hits[0].rank}-{results.hits[-1].rank} of " if results.hits else ""
     click.echo(click.style(f"{shown}{results.total} results ({results.took_ms:.0f} ms)", dim=True))
+    if results.matching in ("most", "any"):
+        click.echo(click.style(f"matching {results.matching} words: {results.matching_note}", dim=True))
     if results.key_terms:
         click.echo(_printable("key terms: " + ", ".join(t for t, _ in results.key_terms)))
     if results.source_duplicates:

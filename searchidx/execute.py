@@ -34,6 +34,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from searchidx import safe_unpickle
+from searchidx.minimum_match import AtLeast
 
 Array = np.ndarray[Any, Any]
 
@@ -276,6 +277,13 @@ def _or(q: wq.Or, segment: Segment, within: Array | None) -> Match:
     return _boosted(Match(mask, np.sum([p.scores for p in parts], axis=0)), q.boost)
 
 
+def _at_least(q: AtLeast, segment: Segment, within: Array | None) -> Match:
+    """At least ``k`` of the clauses, scored like ``Or``: a count per document."""
+    parts = [evaluate(sub, segment, within) for sub in q.subqueries]
+    mask = np.sum([p.mask for p in parts], axis=0) >= q.k
+    return _boosted(Match(mask, np.sum([p.scores for p in parts], axis=0) * mask), q.boost)
+
+
 def _and_maybe(q: wq.AndMaybe, segment: Segment, within: Array | None) -> Match:
     required = evaluate(q.a, segment, within)
     optional = evaluate(q.b, segment, required.mask)
@@ -338,6 +346,7 @@ _EVALUATORS = {
     wq.Phrase: _phrase,
     wq.And: _and,
     wq.Or: _or,
+    AtLeast: _at_least,
     wq.AndMaybe: _and_maybe,
     wq.Not: _not,
     wq.Every: _every,

@@ -2,7 +2,8 @@
 snippets and spelling suggestions.
 
 Matching: every syllable of the query must occur (in any of title, sapo, body), in
-the form the user typed it. A query typed with diacritics matches exactly those
+the form the user typed it; long queries (questions, pasted headlines) need only most
+of their meaningful syllables (``matching_rule``). A query typed with diacritics matches exactly those
 words (tone placement, case and Unicode form aside): "bão" (storm) must not drown in
 "báo" (newspaper). A query typed without any diacritics matches the folded forms, so
 "ha noi" finds "Hà Nội".
@@ -26,6 +27,7 @@ Ranking is Whoosh's BM25F over title, sapo and body, with these weights:
 from __future__ import annotations
 
 import itertools
+import math
 import string
 import time
 from collections.abc import Iterator, Sequence
@@ -38,8 +40,19 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
 from searchidx import execute
-from searchidx.analysis import FOLDED, WORD_JOINER, has_diacritics, key, query_syllables, query_words
+from searchidx.analysis import (
+    FOLDED,
+    QUESTION_WORDS,
+    STOP_WORDS,
+    WORD_JOINER,
+    fold,
+    has_diacritics,
+    key,
+    query_syllables,
+    query_words,
+)
 from searchidx.errors import QueryError
+from searchidx.minimum_match import AtLeast
 from searchidx.query import (
     FACETS,
     SORTS,
@@ -137,6 +150,8 @@ class Results:
     key_terms: list[tuple[str, float]] = field(default_factory=list)  # similar only
     source_duplicates: list[str] = field(default_factory=list)  # similar only
     warnings: list[str] = field(default_factory=list)  # parts of the query read leniently
+    matching: str = ""  # search only: "all", "most" or "any" of the words (see matching_rule)
+    matching_note: str = ""  # ...and what that meant for this query, in words
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -149,6 +164,7 @@ class Results:
             "warnings": self.warnings,
             **({"key_terms": [{"term": t, "weight": w} for t, w in self.key_terms]} if self.key_terms else {}),
             **({"source_duplicates": self.source_duplicates} if self.source_duplicates else {}),
+            **({"matching": self.matching, "matching_note": self.matching_note} if self.matching else {}),
         }
 
 
@@ -184,15 +200,111 @@ def _typed_terms(text: str) -> tuple[list[tuple[str, str]], bool, list[str]]:
     return syllables, accented, [exact if accented else folded for exact, folded in syllables]
 
 
-def _text_query(node: Text, reader: IndexReader, match_any: bool) -> wq.Query:
-    """Every syllable must match (with ``match_any``, at least one), in the form the
-    user typed (exact with diacritics, folded without); words, the typed form and
-    the phrase add to the score."""
+#: A query of more than this many syllables is long: it needs only most of its words...
+LONG_QUERY = 8
+#: ...and so does one of more than this many that asks a question ("... gì?", "vì sao
+#: ...") or that no article has all the words of.
+SHORT_QUERY = 4
+#: The share of a long query's meaningful syllables an article must have (rounded up).
+MOST_WORDS = 0.6
+# without diacritics, phrases only: "ha" is "Hà" more often than "hả"
+_QUESTIONS = QUESTION_WORDS | {fold(w) for w in QUESTION_WORDS if " " in w}
+_LIGHT_TERMS = frozenset(
+    form for words in (STOP_WORDS, QUESTION_WORDS) for word in words for form in itertools.chain(*query_syllables(word))
+)
+
+
+@dataclass(frozen=True)
+class Matching:
+    """How the syllables of one text clause must match: at least ``required`` of
+    ``terms``; ``optional`` ones only add to the score."""
+
+    terms: tuple[str, ...]
+    required: int
+    optional: tuple[str, ...] = ()
+
+    @property
+    def rule(self) -> str:
+        if self.required == len(self.terms) and not self.optional:
+            return "all"
+        return "any" if self.required == 1 else "most"
+
+
+def matching_rule(terms: Sequence[str], match_any: bool, relaxed: bool = False) -> Matching:
+    """Short queries need all their syllables, as they always did. Long ones (questions,
+    pasted headlines) need most of their meaningful ones: function and question words
+    are optional, and an article may lack 2 in 5 of the rest, as with Elasticsearch's
+    ``minimum_should_match: "8<60%"``. Questions are long from ``SHORT_QUERY`` up, and
+    so is any query that found nothing (``relaxed``)."""
+    if match_any:
+        return Matching(tuple(terms), 1)
+    if len(terms) <= (SHORT_QUERY if relaxed or _asks(terms) else LONG_QUERY):
+        return Matching(tuple(terms), len(terms))
+    unique = list(dict.fromkeys(terms))
+    meaningful = [t for t in unique if t not in _LIGHT_TERMS] or unique
+    optional = tuple(t for t in unique if t not in meaningful)
+    return Matching(tuple(meaningful), math.ceil(MOST_WORDS * len(meaningful)), optional)
+
+
+def _asks(terms: Sequence[str]) -> bool:
+    """Whether the query has a question word ("gì", "vì sao", "bao nhieu")."""
+    text = f" {' '.join(t.removeprefix(FOLDED) for t in terms)} "
+    return any(f" {w} " in text for w in _QUESTIONS)
+
+
+def describe_matching(node: Node | None, match_any: bool, relaxed: bool = False) -> tuple[str, str]:
+    """The rule applied to the query's words ("all", "most", "any") and a note that
+    says what it meant, for the output."""
+    texts: list[Text] = []
+
+    def walk(n: Node | None) -> None:
+        if isinstance(n, Text):
+            texts.append(n)
+        elif isinstance(n, (And, Or)):
+            for child in n.nodes:
+                walk(child)
+
+    walk(node)
+    rules = [matching_rule(_typed_terms(t.text)[2], match_any, relaxed) for t in texts]
+    if not rules:
+        return "", ""
+    if match_any:
+        return "any", "articles with any of the words (--any), the most matching first"
+    most = [r for r in rules if r.rule == "most"]
+    if not most:
+        return "all", "all words must match"
+
+    def words(terms: Sequence[str]) -> str:
+        return ", ".join(t.removeprefix(FOLDED) for t in terms)
+
+    notes = [
+        f"long query: at least {r.required} of its {len(r.terms)} main words must match"
+        + (f"; {words(r.optional)} only add to the score" if r.optional else "")
+        for r in most
+    ]
+    return "most", ("no article has all the words; " if relaxed else "") + "; ".join(notes)
+
+
+def _at_least(clauses: list[wq.Query], k: int) -> wq.Query:
+    """Whoosh's own And and Or where they do the job: they are faster."""
+    if len(clauses) == 1:
+        return clauses[0]
+    if k >= len(clauses):
+        return wq.And(clauses)
+    return wq.Or(clauses) if k <= 1 else AtLeast(clauses, k)
+
+
+def _text_query(node: Text, reader: IndexReader, match_any: bool, relaxed: bool) -> wq.Query:
+    """The syllables ``matching_rule`` asks for must match, in the form the user typed
+    (exact with diacritics, folded without); optional syllables, words, the typed
+    form and the phrase add to the score."""
     fields = node.fields or TEXT_FIELDS
     syllables, accented, terms = _typed_terms(node.text)
-    required = [_any_field(fields, t, reader) for t in terms]
+    rule = matching_rule(terms, match_any, relaxed)
+    required = [_any_field(fields, t, reader) for t in rule.terms]
+    bonus = [q for t in rule.optional for q in _each_field(fields, t, reader)]
     words = query_words(node.text) if accented else _folded_ngrams(terms)
-    bonus = [q for w in words for q in _each_field(fields, w, reader, WORD_WEIGHT)]
+    bonus += [q for w in words for q in _each_field(fields, w, reader, WORD_WEIGHT)]
     if not accented:
         bonus += [q for exact, _ in syllables for q in _each_field(fields, exact, reader, EXACT_WEIGHT)]
     if len(terms) > 2 or (len(terms) == 2 and not bonus):
@@ -200,7 +312,7 @@ def _text_query(node: Text, reader: IndexReader, match_any: bool) -> wq.Query:
         # in the short fields only: phrase matching in bodies costs more than the whole
         # rest of the query, and words already reward closeness there
         bonus += [wq.Phrase(f, terms, boost=FIELD_WEIGHTS[f] * PHRASE_WEIGHT) for f in fields if f in PHRASE_FIELDS]
-    query = required[0] if len(required) == 1 else (wq.Or if match_any else wq.And)(required)
+    query = _at_least(required, rule.required)
     return wq.AndMaybe(query, wq.Or(bonus)) if bonus else query
 
 
@@ -218,9 +330,9 @@ def _date_query(start: datetime | None, end: datetime | None) -> wq.Query:
     return wq.DateRange("date", start, end, endexcl=end is not None)
 
 
-def to_whoosh(node: Node, reader: IndexReader, match_any: bool = False) -> wq.Query:
+def to_whoosh(node: Node, reader: IndexReader, match_any: bool = False, relaxed: bool = False) -> wq.Query:
     if isinstance(node, Text):
-        return _text_query(node, reader, match_any)
+        return _text_query(node, reader, match_any, relaxed)
     if isinstance(node, Phrase):
         return _phrase_query(node)
     if isinstance(node, Label):
@@ -228,16 +340,16 @@ def to_whoosh(node: Node, reader: IndexReader, match_any: bool = False) -> wq.Qu
     if isinstance(node, DateRange):
         return _date_query(node.start, node.end)
     if isinstance(node, Not):
-        return wq.Not(to_whoosh(node.node, reader, match_any))
+        return wq.Not(to_whoosh(node.node, reader, match_any, relaxed))
     if isinstance(node, Or) or (isinstance(node, And) and match_any):
-        wanted = [to_whoosh(n, reader, match_any) for n in node.nodes if not isinstance(n, Not)]
-        excluded = [to_whoosh(n, reader, match_any) for n in node.nodes if isinstance(n, Not)]
+        wanted = [to_whoosh(n, reader, match_any, relaxed) for n in node.nodes if not isinstance(n, Not)]
+        excluded = [to_whoosh(n, reader, match_any, relaxed) for n in node.nodes if isinstance(n, Not)]
         if not wanted:
             return wq.And(excluded)
         either = wq.Or(wanted) if len(wanted) > 1 else wanted[0]
         return wq.And([either, *excluded]) if excluded else either
     if isinstance(node, And):
-        return wq.And([to_whoosh(n, reader, match_any) for n in node.nodes])
+        return wq.And([to_whoosh(n, reader, match_any, relaxed) for n in node.nodes])
     raise TypeError(node)
 
 
@@ -276,13 +388,13 @@ def match_terms(node: Node | None) -> MatchTerms:
 # --- running searches ------------------------------------------------------------------
 
 
-def compile_query(options: SearchOptions, reader: IndexReader) -> tuple[ParsedQuery, wq.Query]:
+def compile_query(options: SearchOptions, reader: IndexReader, relaxed: bool = False) -> tuple[ParsedQuery, wq.Query]:
     parsed = parse(options.query)
     if parsed.node is None:
         if search_filter(options) is None:
             raise QueryError("empty query: give search terms or a filter")
         return parsed, wq.Every()
-    return parsed, to_whoosh(parsed.node, reader, options.match_any)
+    return parsed, to_whoosh(parsed.node, reader, options.match_any, relaxed)
 
 
 def make_hit(searcher: Searcher, docnum: int, rank: int, score: float | None, terms: MatchTerms | None) -> Hit:
@@ -323,15 +435,23 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
     parsed, query = compile_query(options, searcher.reader())
     node = parsed.node
     by_relevance = options.sort == "relevance"
-    ranked = execute.run(
-        searcher,
-        query,
-        limit=options.offset + options.limit,
-        filter=search_filter(options),
-        sort=None if by_relevance else "date",
-        reverse=options.sort == "-date",
-        facets=FACETS if options.facets else (),
-    )
+
+    def run(query: wq.Query) -> execute.Ranked:
+        return execute.run(
+            searcher,
+            query,
+            limit=options.offset + options.limit,
+            filter=search_filter(options),
+            sort=None if by_relevance else "date",
+            reverse=options.sort == "-date",
+            facets=FACETS if options.facets else (),
+        )
+
+    ranked, relaxed = run(query), False
+    if not ranked.total and node is not None:
+        _, loose = compile_query(options, searcher.reader(), relaxed=True)
+        if loose != query:  # a query of a few words that no article has all of
+            ranked, relaxed = run(loose), True
     terms = match_terms(node) if options.snippets else None
     window = range(options.offset, len(ranked.docnums))
     hits = [
@@ -339,6 +459,7 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
     ]
     total = ranked.total
     out = Results(options.query, total, 0.0, hits, facets=ranked.facets, warnings=list(parsed.warnings))
+    out.matching, out.matching_note = describe_matching(node, options.match_any, relaxed)
     if total == 0 and node is not None:
         out.suggestion = suggest(searcher, options)
     out.took_ms = (time.perf_counter() - started) * 1000

@@ -22,7 +22,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from searchidx import execute
-from searchidx.analysis import FOLDED, WORD_JOINER, analyze
+from searchidx.analysis import FOLDED, STOP_WORDS, WORD_JOINER, analyze
 from searchidx.corpus import Article
 from searchidx.errors import QueryError
 from searchidx.fingerprint import DUPLICATE_THRESHOLD, signature, similarity
@@ -34,80 +34,6 @@ COMMON_DF = 0.08  # a term in more than 8% of the articles says little about any
 MIN_COMMON = 10  # ...but in a small index, a term in a handful of articles is no stop word
 SYLLABLE_WEIGHT = 0.5  # a bare syllable counts half a whole word
 MATCH_FIELDS = ("sapo", "body")
-STOP_WORDS = frozenset(
-    [
-        "và",
-        "của",
-        "là",
-        "các",
-        "có",
-        "được",
-        "cho",
-        "với",
-        "trong",
-        "những",
-        "này",
-        "đã",
-        "một",
-        "không",
-        "người",
-        "khi",
-        "để",
-        "từ",
-        "đến",
-        "theo",
-        "về",
-        "tại",
-        "như",
-        "cũng",
-        "vào",
-        "ra",
-        "thì",
-        "nhưng",
-        "lại",
-        "còn",
-        "sẽ",
-        "đang",
-        "rất",
-        "nhiều",
-        "năm",
-        "ngày",
-        "đó",
-        "nên",
-        "nếu",
-        "bị",
-        "do",
-        "vì",
-        "mà",
-        "sau",
-        "trước",
-        "trên",
-        "dưới",
-        "hơn",
-        "cả",
-        "hay",
-        "hoặc",
-        "thể",
-        "việc",
-        "lúc",
-        "này",
-        "kia",
-        "ấy",
-        "đây",
-        "gì",
-        "nào",
-        "ông",
-        "bà",
-        "anh",
-        "chị",
-        "em",
-        "tôi",
-        "chúng",
-        "họ",
-        "mình",
-        "ai",
-    ]
-)
 
 
 @dataclass(frozen=True)

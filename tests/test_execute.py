@@ -66,8 +66,8 @@ def _strip(text: str) -> str:
 
 def _queries(index: Index, count: int) -> list[SearchOptions]:
     """Queries as users type them, cut from the indexed headlines: 1-4 words with
-    and without diacritics, phrases, exclusions, OR, fields, whole headlines with
-    --any, and filters on category, source and dates."""
+    and without diacritics, phrases, exclusions, OR, fields, whole headlines (by
+    default and with --any), and filters on category, source and dates."""
     rng = random.Random(13)
     with SearcherPool(index.path).acquire() as snapshot:
         titles = [d.get("title", "").split() for d in snapshot.searcher.all_stored_fields()]
@@ -99,6 +99,8 @@ def _queries(index: Index, count: int) -> list[SearchOptions]:
             options = SearchOptions(query=text, categories=(rng.choice(categories),))
         elif kind == 8:
             options = SearchOptions(query=text, date_from=datetime(2024, 1, 15), date_to=datetime(2024, 3, 1))
+        elif kind == 9:  # a whole headline: most of its words must match
+            options = SearchOptions(query=" ".join(words))
         out.append(options)
     return out
 
