@@ -10,7 +10,9 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -66,3 +68,16 @@ def _no_model_file_left_in_tmp() -> Iterator[None]:
     yield
     if "pyvi.ViTokenizer" in sys.modules:
         sys.modules["pyvi.ViTokenizer"].ViTokenizer.model.modelfile.cleanup()
+
+
+def worker_pids(process: subprocess.Popen[str] | subprocess.Popen[bytes], count: int = 2) -> set[int]:
+    """The child processes of a build once it has started ``count`` workers."""
+    deadline = time.monotonic() + 60
+    while len(workers := _children(process.pid)) < count:
+        assert time.monotonic() < deadline and process.poll() is None, "the build never started its workers"
+        time.sleep(0.05)
+    return workers
+
+
+def _children(pid: int) -> set[int]:
+    return {int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()}

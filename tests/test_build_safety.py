@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import write_jsonl
+from conftest import worker_pids, write_jsonl
 
 from searchidx import Article, Index, shipped_corpus
 from searchidx.cli import main
@@ -168,10 +168,6 @@ def test_an_empty_index_answers_with_nothing_found(tmp_path, emptied):
 # --- dead workers fail the build, they do not hang it -----------------------------------
 
 
-def children(pid: int) -> set[int]:
-    return {int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()}
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the workers through /proc")
 @pytest.mark.parametrize("killed", [1, 2])
@@ -185,10 +181,7 @@ def test_killed_workers_fail_the_build_in_one_line(tmp_path, killed):
         env=ENV, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while len(workers := children(process.pid)) < 2:
-            assert time.monotonic() < deadline and process.poll() is None, "the build never started its workers"
-            time.sleep(0.05)
+        workers = worker_pids(process)
         time.sleep(0.5)
         for pid in sorted(workers)[:killed]:
             os.kill(pid, signal.SIGKILL)  # as the OOM killer would

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write_jsonl
+from conftest import worker_pids, write_jsonl
 
 from searchidx import Article, Index
 from searchidx.errors import IncompatibleIndex, IndexLocked, IndexNotFound
@@ -163,10 +163,6 @@ Index(sys.argv[1]).add(stalling(Path(sys.argv[2])), rebuild=True, workers=2)
 """
 
 
-def children(pid: int) -> set[int]:
-    return {int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()}
-
-
 def running(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
@@ -181,10 +177,7 @@ def test_workers_end_when_their_build_is_killed_alone(tmp_path, vietnews_slice):
         env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while len(workers := children(process.pid)) < 2:
-            assert time.monotonic() < deadline and process.poll() is None, "the build never started its workers"
-            time.sleep(0.05)
+        workers = worker_pids(process)
         time.sleep(1)
         process.kill()  # the parent alone, as the OOM killer would
         process.wait()
