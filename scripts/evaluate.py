@@ -139,8 +139,8 @@ ABLATIONS = {
 def known_item(
     corpus: Path, sample_size: int, limit: int, workers: int, work: Path, rng: random.Random, ablation_queries: int
 ) -> dict:
-    bodies = [replace(a, title="", sapo="") for a in articles(corpus, limit)]
-    sample = rng.sample([a for a in articles(corpus, limit) if a.title and a.body], sample_size)
+    bodies = [replace(a, title="", sapo="") for a in articles([corpus], limit)]
+    sample = rng.sample([a for a in articles([corpus], limit) if a.title and a.body], sample_size)
     key = f"{corpus}:{limit}"
     ours = Index(build_once(work / "known-item", lambda d: Index(d).add(bodies, rebuild=True, workers=workers), key))
     plain = build_once(work / "known-item-plain", lambda d: plain_whoosh.build(d, bodies, text_fields=("body",)), key)
@@ -187,7 +187,7 @@ def read_questions(path: Path) -> list[tuple[str, str]]:
 
 def questions(corpus: Path, limit: int, workers: int, work: Path, path: Path) -> dict:
     """Each question's known answer must be among the indexed articles."""
-    everything = list(articles(corpus, limit))
+    everything = list(articles([corpus], limit))
     asked = read_questions(path)
     missing = {doc_id for _, doc_id in asked} - {a.id for a in everything}
     if missing:
@@ -222,7 +222,7 @@ def halves(article: Article) -> tuple[str, str]:
 
 
 def split_halves(corpus: Path, sample_size: int, limit: int, workers: int, work: Path, rng: random.Random) -> dict:
-    everything = list(articles(corpus, limit))
+    everything = list(articles([corpus], limit))
     chosen = {a.id for a in rng.sample([a for a in everything if len(a.body.split()) >= 80], sample_size)}
     firsts = {}
     indexed = []
@@ -255,7 +255,7 @@ def split_halves(corpus: Path, sample_size: int, limit: int, workers: int, work:
 
 
 def topic_precision(corpus: Path, sample_size: int, limit: int, workers: int, work: Path, rng: random.Random) -> dict:
-    everything = [a for a in articles(corpus, limit) if a.category]
+    everything = [a for a in articles([corpus], limit) if a.category]
     category = {a.id: a.category for a in everything}
     index, plain = Index(work / "vntc"), work / "vntc-plain"
     index.add(everything, rebuild=True, workers=workers)
