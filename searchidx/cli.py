@@ -68,6 +68,14 @@ def index_option(command: Callable) -> Callable:  # type: ignore[type-arg]
     )(command)  # fmt: skip
 
 
+def format_option(*formats: str) -> Callable:  # type: ignore[type-arg]
+    """``--format``, plain text by default, with the machine-readable forms given."""
+    return click.option(
+        "--format", "fmt", type=click.Choice(["text", *formats]), default="text", show_default=True,
+        help="Output format.",
+    )  # fmt: skip
+
+
 def filter_options(command: Callable) -> Callable:  # type: ignore[type-arg]
     options = [
         click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Only articles from this day on."),
@@ -415,9 +423,7 @@ def search_command(
 @main.command("show")
 @click.argument("doc_id")
 @index_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
-)
+@format_option("json")
 @handles_errors
 def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
     """Print a whole article by id (or URL)."""
@@ -469,9 +475,7 @@ def similar_command(
 
 @main.command("duplicates")
 @index_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True, help="Output format."
-)
+@format_option("jsonl")
 @handles_errors
 def duplicates_command(index_dir: Path | None, fmt: str) -> None:
     """List clusters of near-duplicate articles (MinHash over 4-syllable shingles)."""
@@ -491,9 +495,7 @@ def duplicates_command(index_dir: Path | None, fmt: str) -> None:
 
 @main.command("stats")
 @index_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
-)
+@format_option("json")
 @handles_errors
 def stats_command(index_dir: Path | None, fmt: str) -> None:
     """Document count, fields, size, versions and the dates covered."""
@@ -511,9 +513,7 @@ def stats_command(index_dir: Path | None, fmt: str) -> None:
 
 @main.command("check")
 @index_option
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Output format."
-)
+@format_option("json")
 @handles_errors
 def check_command(index_dir: Path | None, fmt: str) -> None:
     """Verify an index: every segment, posting and stored document readable, counts agreeing."""
