@@ -214,6 +214,9 @@ def print_results(results: Results, fmt: str, qid: str | None = None, run_tag: s
     click.echo(click.style(f"{shown}{results.total} results ({results.took_ms:.0f} ms)", dim=True))
     if results.matching in ("most", "any"):
         click.echo(click.style(f"matching {results.matching} words: {results.matching_note}", dim=True))
+    if results.restored:
+        click.echo(f"Showing results for: {_style(results.restored, bold=True)}")
+        click.echo(f"Search instead for: {_printable(results.query)}" + click.style("  (--no-restore)", dim=True))
     if results.key_terms:
         click.echo(_printable("key terms: " + ", ".join(t for t, _ in results.key_terms)))
     if results.source_duplicates:
@@ -391,16 +394,21 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 )
 @click.option("--no-snippets", is_flag=True, help="Skip snippets (faster).")
 @click.option("--any", "match_any", is_flag=True, help="Match articles with any of the words (ranked), not only all.")
+@click.option(
+    "--no-restore", is_flag=True,
+    help="Search a query typed without diacritics as typed: do not rank its restored form first.",
+)  # fmt: skip
 @handles_errors
 def search_command(
     query: str, index_dir: Path | None, fmt: str, run_tag: str, batch: TextIO | None, no_snippets: bool,
-    **kwargs: object,
+    no_restore: bool, **kwargs: object,
 ) -> None:  # fmt: skip
     """Search: words (all must match), "phrases", OR, NOT/-word, (groups),
     title:/sapo:/body:/category:/source:/tags:/date: fields."""
     index = _open_for_reading(index_dir)
     options = _search_options(kwargs)
     options["snippets"] = not no_snippets and fmt != "trec"
+    options["restore"] = not no_restore
     if batch is None:
         print_results(index.search(query, **options), fmt, run_tag=run_tag)
         return

@@ -39,7 +39,7 @@ from whoosh import scoring
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
-from searchidx import execute
+from searchidx import execute, restore
 from searchidx.analysis import (
     FOLDED,
     QUESTION_WORDS,
@@ -77,6 +77,9 @@ WORD_WEIGHT = 0.5
 PHRASE_WEIGHT = 1.0
 EXACT_WEIGHT = 0.5
 PHRASE_FIELDS = ("title", "sapo")
+#: For a query typed without diacritics, the exact terms of its restored form
+#: ("hà", "nội", "hà_nội" for "ha noi") score again, so the likeliest meaning comes first.
+RESTORED_WEIGHT = 2.0
 
 
 def weighting() -> scoring.WeightingModel:
@@ -99,6 +102,7 @@ class SearchOptions:
     facets: bool = False
     snippets: bool = True
     match_any: bool = False  # rank articles that have any of the words, not only all
+    restore: bool = True  # rank the restored form of a query typed without diacritics first
 
     def __post_init__(self) -> None:
         for text in (self.query, *self.categories, *self.sources):
@@ -152,6 +156,7 @@ class Results:
     warnings: list[str] = field(default_factory=list)  # parts of the query read leniently
     matching: str = ""  # search only: "all", "most" or "any" of the words (see matching_rule)
     matching_note: str = ""  # ...and what that meant for this query, in words
+    restored: str | None = None  # search only: the query with its diacritics restored
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -162,6 +167,7 @@ class Results:
             "facets": {name: [{"value": v, "count": c} for v, c in counts] for name, counts in self.facets.items()},
             "suggestion": self.suggestion,
             "warnings": self.warnings,
+            **({"restored": self.restored} if self.restored else {}),
             **({"key_terms": [{"term": t, "weight": w} for t, w in self.key_terms]} if self.key_terms else {}),
             **({"source_duplicates": self.source_duplicates} if self.source_duplicates else {}),
             **({"matching": self.matching, "matching_note": self.matching_note} if self.matching else {}),
@@ -388,13 +394,17 @@ def match_terms(node: Node | None) -> MatchTerms:
 # --- running searches ------------------------------------------------------------------
 
 
-def compile_query(options: SearchOptions, reader: IndexReader, relaxed: bool = False) -> tuple[ParsedQuery, wq.Query]:
+def compile_query(
+    options: SearchOptions, reader: IndexReader, relaxed: bool = False, restored: restore.Restoration | None = None
+) -> tuple[ParsedQuery, wq.Query]:
     parsed = parse(options.query)
     if parsed.node is None:
         if search_filter(options) is None:
             raise QueryError("empty query: give search terms or a filter")
         return parsed, wq.Every()
-    return parsed, to_whoosh(parsed.node, reader, options.match_any, relaxed)
+    query = to_whoosh(parsed.node, reader, options.match_any, relaxed)
+    weights = {f: w * RESTORED_WEIGHT for f, w in FIELD_WEIGHTS.items()}
+    return parsed, restore.boosted(query, restored, reader, weights)
 
 
 def make_hit(searcher: Searcher, docnum: int, rank: int, score: float | None, terms: MatchTerms | None) -> Hit:
@@ -432,9 +442,10 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
         raise QueryError(f"unknown sort {options.sort!r} (use one of: {', '.join(SORTS)})")
     if options.limit < 0 or options.offset < 0:
         raise QueryError("limit and offset must not be negative")
-    parsed, query = compile_query(options, searcher.reader())
-    node = parsed.node
     by_relevance = options.sort == "relevance"
+    restored = restore.restore_query(searcher, options.query) if options.restore and by_relevance else None
+    parsed, query = compile_query(options, searcher.reader(), restored=restored)
+    node = parsed.node
 
     def run(query: wq.Query) -> execute.Ranked:
         return execute.run(
@@ -449,7 +460,7 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
 
     ranked, relaxed = run(query), False
     if not ranked.total and node is not None:
-        _, loose = compile_query(options, searcher.reader(), relaxed=True)
+        _, loose = compile_query(options, searcher.reader(), relaxed=True, restored=restored)
         if loose != query:  # a query of a few words that no article has all of
             ranked, relaxed = run(loose), True
     terms = match_terms(node) if options.snippets else None
@@ -460,6 +471,7 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
     total = ranked.total
     out = Results(options.query, total, 0.0, hits, facets=ranked.facets, warnings=list(parsed.warnings))
     out.matching, out.matching_note = describe_matching(node, options.match_any, relaxed)
+    out.restored = restored.text if restored else None
     if total == 0 and node is not None:
         out.suggestion = suggest(searcher, options)
     out.took_ms = (time.perf_counter() - started) * 1000
