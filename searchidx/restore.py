@@ -157,7 +157,7 @@ def _load(folder: Path, documents: int) -> Vocabulary | None:
     try:
         data = orjson.loads((folder / VOCABULARY_FILE).read_bytes())
         vocab = Vocabulary(data["counts"], data["pairs"], data["documents"], data["names"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return vocab if vocab.documents * REGROW >= documents else None
 
