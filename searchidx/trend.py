@@ -147,7 +147,10 @@ def period_label(start: date, by: Period) -> str:
     return start.isoformat()[: {"day": 10, "month": 7, "year": 4}[by]]
 
 
-def _periods(first: date, last: date, by: Period) -> list[tuple[date, date]]:
+Span = tuple[date, date]  # first and last day, both included
+
+
+def _periods(first: date, last: date, by: Period) -> list[Span]:
     """The periods that cover ``first``..``last``, each cut to that range."""
     spans = []
     start = period_start(first, by)
@@ -177,7 +180,7 @@ def _matching_days(searcher: Searcher, query: wq.Query, filter: wq.Query | None)
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
-def _per_period(days: Array, spans: list[tuple[date, date]]) -> list[int]:
+def _per_period(days: Array, spans: list[Span]) -> list[int]:
     """How many of ``days`` fall in each span (spans are consecutive and sorted)."""
     if not spans:
         return []
@@ -186,17 +189,19 @@ def _per_period(days: Array, spans: list[tuple[date, date]]) -> list[int]:
     return [int(c) for c in np.bincount(np.searchsorted(starts, inside, side="right") - 1, minlength=len(spans))]
 
 
-def _compiled(searcher: Searcher, options: SearchOptions, filter: wq.Query | None, dated: wq.Query) -> wq.Query:
-    """The query as ``search`` runs it: loosened the way ``search`` loosens a
-    query that nothing in the range matches."""
+def _query_days(searcher: Searcher, options: SearchOptions, filter: wq.Query | None, spans: list[Span]) -> Array:
+    """The days of the articles a query matches as ``search`` runs it: loosened
+    (``relaxed``) when nothing in the range, or nothing at all, matches it strictly."""
     _, query = compile_query(options, searcher.reader())
-    within = dated if filter is None else wq.And([filter, dated])
-    if not options.query.strip() or execute.run(searcher, query, 0, filter=within).total:
-        return query
-    return compile_query(options, searcher.reader(), relaxed=True)[1]
+    days = _matching_days(searcher, query, filter)
+    matched = sum(_per_period(days, spans)) if spans else len(days)
+    if matched or not options.query.strip():
+        return days
+    _, loose = compile_query(options, searcher.reader(), relaxed=True)
+    return days if loose == query else _matching_days(searcher, loose, filter)
 
 
-def _range(everything: Array, date_from: date | None, date_to: date | None) -> tuple[date, date] | None:
+def _range(everything: Array, date_from: date | None, date_to: date | None) -> Span | None:
     """The range to count over: as given, the ends not given taken from the dated
     articles; None when there is nothing to count."""
     dated = everything[everything > 0]
@@ -232,13 +237,9 @@ def trend(
     chosen = by or (default_period(*span) if span else "day")
     spans = _periods(*span, chosen) if span else []
     articles = _per_period(everything, spans)
-    dated = wq.DateRange(
-        "date", _midnight(span[0]) if span else None, _midnight(span[1], 1) if span else None, endexcl=True
-    )
     totals, counts = [], []
     for text in queries:
-        options = replace(base, query=text)
-        days = _matching_days(searcher, _compiled(searcher, options, filter, dated), filter)
+        days = _query_days(searcher, replace(base, query=text), filter, spans)
         per_period = _per_period(days, spans)
         totals.append(QueryTotals(text, sum(per_period), int(np.count_nonzero(days < 0))))
         counts.append(per_period)
@@ -253,10 +254,6 @@ def trend(
 def _day(value: date | None) -> date | None:
     """A day from a date or a datetime (the CLI and ``search`` pass datetimes)."""
     return value.date() if isinstance(value, datetime) else value
-
-
-def _midnight(day: date, days_later: int = 0) -> datetime:
-    return datetime.combine(day + timedelta(days=days_later), datetime.min.time())
 
 
 # --- charts -------------------------------------------------------------------------------
@@ -274,6 +271,7 @@ def plot(trend: Trend, path: str | os.PathLike[str], *, title: str | None = None
     if target.suffix.lower() not in PLOT_FORMATS:
         raise OutputPathError(f"cannot plot to {target.name}: give a .png or .svg file")
     try:
+        from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
     except ImportError:
@@ -287,6 +285,9 @@ def plot(trend: Trend, path: str | os.PathLike[str], *, title: str | None = None
     axes.set_ylabel(f"matching articles per {trend.by}")
     axes.set_ylim(bottom=0)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    dates = AutoDateLocator()
+    axes.xaxis.set_major_locator(dates)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(dates))
     axes.set_title(title or "Articles matching " + ", ".join(f"“{q.query}”" for q in trend.queries))
     axes.legend()
     axes.grid(alpha=0.3)
