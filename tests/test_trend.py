@@ -57,6 +57,13 @@ def test_counts_per_month_equal_search_totals_over_the_same_days(sample_index: I
     _assert_matches_search(sample_index, trend)
 
 
+def test_a_query_no_article_has_all_the_words_of_is_loosened_as_search_loosens_it(sample_index: Index) -> None:
+    query = "bão số 3 gây mưa lớn Hà Nội"
+    found = sample_index.search(query, limit=0)
+    assert found.matching == "most" and found.total == 2
+    assert sample_index.trend([query]).queries[0].total == 2
+
+
 def test_every_period_of_the_range_appears_in_order_zero_periods_included(sample_index: Index) -> None:
     trend = sample_index.trend(["bão"], by="month", date_from=date(2024, 6, 10), date_to=date(2025, 1, 5))
     assert trend.periods() == [f"2024-{m:02d}" for m in range(6, 13)] + ["2025-01"]
