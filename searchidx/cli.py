@@ -532,7 +532,7 @@ def _note_undated(trend: Trend) -> None:
 
 
 @main.command("trend", cls=_QueryMayStartWithADash)
-@click.argument("queries", nargs=-1, required=True)
+@click.argument("queries", nargs=-1, required=True, metavar="QUERY...")
 @index_option
 @date_and_label_filters
 @click.option(
