@@ -1,7 +1,7 @@
 """searchidx: full-text search for Vietnamese news.
 
 The library surface is small: ``Index`` (open, add, delete, search, iter_hits,
-similar, show, duplicates, stats) and the dataclasses it returns. The names are
+similar, show, duplicates, stats, trend) and the dataclasses it returns. The names are
 imported on first use, so that ``searchidx --help`` does not load Whoosh or pyvi.
 """
 
@@ -18,11 +18,12 @@ if TYPE_CHECKING:
     from searchidx.errors import SearchidxError
     from searchidx.index import BuildReport
     from searchidx.search import Hit, Results, SearchOptions
+    from searchidx.trend import Trend, TrendRow
 
 _HOMES = {
     "Index": "api", "Stats": "api", "shipped_corpus": "api", "Article": "corpus", "ReadOptions": "corpus",
     "SearchidxError": "errors", "BuildReport": "index", "Hit": "search", "Results": "search",
-    "SearchOptions": "search",
+    "SearchOptions": "search", "Trend": "trend", "TrendRow": "trend",
 }  # fmt: skip
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "SearchOptions",
     "SearchidxError",
     "Stats",
+    "Trend",
+    "TrendRow",
     "__version__",
     "shipped_corpus",
 ]  # fmt: skip

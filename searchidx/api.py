@@ -22,7 +22,7 @@ import os
 import sysconfig
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +33,7 @@ from searchidx import fingerprint
 from searchidx import index as _index
 from searchidx import search as _search
 from searchidx import similar as _similar
+from searchidx import trend as _trend
 from searchidx.analysis import ANALYZER_VERSION, normalize
 from searchidx.corpus import Article, ReadOptions, Record, read_corpus, read_path
 from searchidx.errors import QueryError, UnknownArticle
@@ -41,6 +42,7 @@ from searchidx.limits import MAX_REJECTED
 from searchidx.query import valid_text
 from searchidx.readers import SearcherPool
 from searchidx.search import Hit, Results, SearchOptions
+from searchidx.trend import Period, Trend, TrendRow
 
 if TYPE_CHECKING:
     from searchidx.check import CheckReport
@@ -227,6 +229,30 @@ class Index:
                 keep_duplicates=duplicates, explain=explain,
             )  # fmt: skip
 
+    def trend(
+        self,
+        queries: Sequence[str],
+        *,
+        by: Period | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        categories: Sequence[str] = (),
+        sources: Sequence[str] = (),
+    ) -> Trend:
+        """Matching articles per day, week, month or year for each query, with
+        the share of the period's articles (see ``searchidx.trend``); ``by``
+        defaults to what suits the range.
+
+        >>> trend = index.trend(["bão", "lũ"], by="year")
+        >>> [(row.period, row.query, row.count) for row in trend.rows]
+        [('2024', 'bão', 3), ('2024', 'lũ', 2), ('2025', 'bão', 0), ('2025', 'lũ', 0)]
+        """
+        with self._searchers.acquire() as snapshot:
+            return _trend.trend(
+                snapshot.searcher, list(queries), by=by, date_from=date_from, date_to=date_to,
+                categories=tuple(categories), sources=tuple(sources),
+            )  # fmt: skip
+
     def duplicates(self) -> list[list[str]]:
         """Clusters of near-duplicate articles (MinHash over word shingles), by id."""
         with self._searchers.acquire() as snapshot:
@@ -296,4 +322,7 @@ def _first_article(path: Path) -> Article:
     raise QueryError(f"no article could be read from {path}")
 
 
-__all__ = ["Article", "BuildReport", "Hit", "Index", "Results", "SearchOptions", "Stats", "shipped_corpus"]
+__all__ = [
+    "Article", "BuildReport", "Hit", "Index", "Results", "SearchOptions", "Stats", "Trend", "TrendRow",
+    "shipped_corpus",
+]  # fmt: skip

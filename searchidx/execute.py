@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -388,6 +388,23 @@ def segments(searcher: Searcher) -> list[Segment]:
     return made
 
 
+def matches(
+    searcher: Searcher, query: wq.Query, *, filter: wq.Query | None = None, exclude: wq.Query | None = None
+) -> Iterator[tuple[Segment, Match]]:
+    """Each segment with the live documents that match ``query`` and pass the
+    filters (scores zero elsewhere): what ranking, totals and counts per column
+    value (``searchidx.trend``) all start from."""
+    for segment in segments(searcher):
+        within = segment.live().copy()
+        if filter is not None:
+            within &= evaluate(filter, segment, within).mask
+        if exclude is not None:
+            within &= ~evaluate(exclude, segment, within).mask
+        match = evaluate(query, segment, within)
+        match.mask &= within
+        yield segment, match
+
+
 def run(
     searcher: Searcher,
     query: wq.Query,
@@ -404,15 +421,8 @@ def run(
     to order by instead, documents without a value last."""
     found: list[tuple[Array, Array, Array]] = []  # global docnums, scores, sort keys
     counts: dict[str, dict[str, int]] = {name: {} for name in facets}
-    for segment in segments(searcher):
-        within = segment.live().copy()
-        if filter is not None:
-            within &= evaluate(filter, segment, within).mask
-        if exclude is not None:
-            within &= ~evaluate(exclude, segment, within).mask
-        match = evaluate(query, segment, within)
-        mask = match.mask & within
-        local = np.nonzero(mask)[0]
+    for segment, match in matches(searcher, query, filter=filter, exclude=exclude):
+        local = np.nonzero(match.mask)[0]
         keys = segment.numbers(sort)[local] if sort else np.zeros(len(local), dtype=np.uint64)
         found.append((local + segment.offset, match.scores[local], keys))
         for name in facets:
