@@ -139,13 +139,15 @@ class Segment:
             values = self.postings(field, text, values=True).values
             assert values is not None
             return [values[i] for i in at]
-        starts = np.array([first for first, _, _ in blocks])
         out: list[bytes] = []
-        for i, block in zip(at.tolist(), (np.searchsorted(starts, at, side="right") - 1).tolist(), strict=True):
-            first, position, length = blocks[block]
+        for i in at.tolist():
+            block = i // posting_arrays.BLOCK
+            position, length = blocks[block]
             values = self._cached(
-                (field, text, ("block", block)), partial(_block_values, self.reader, position, length)
+                (field, text, ("block", block)),
+                partial(_block_values, self.reader, position, length, block == len(blocks) - 1),
             )
+            first = block * posting_arrays.BLOCK
             out.append(values[i - first])
         return out
 
@@ -165,13 +167,13 @@ class Segment:
         return made
 
 
-_Piece = TypeVar("_Piece", Postings, list[bytes], list[tuple[int, int, int]])
+_Piece = TypeVar("_Piece", Postings, list[bytes], list[tuple[int, int]])
 
 
-def _nbytes(piece: Postings | list[bytes] | list[tuple[int, int, int]]) -> int:
-    if isinstance(piece, Postings):
-        return piece.nbytes
-    return sum(len(p) if isinstance(p, bytes) else 24 for p in piece)
+def _nbytes(piece: Postings | list[bytes] | list[tuple[int, int]]) -> int:
+    """About what a cached piece takes: a block's encoded positions are a few
+    bytes each; what matters is that the cache stays bounded."""
+    return piece.nbytes if isinstance(piece, Postings) else 64 * len(piece)
 
 
 def _counted(postings: Postings) -> Postings:
@@ -180,8 +182,8 @@ def _counted(postings: Postings) -> Postings:
     return postings
 
 
-def _block_values(reader: SegmentReader, position: int, length: int) -> list[bytes]:
-    values = posting_arrays.block_values(reader, position, length)
+def _block_values(reader: SegmentReader, position: int, length: int, last: bool) -> list[bytes]:
+    values = posting_arrays.block_values(reader, position, length, last)
     _decoded[0] += len(values)
     return values
 
@@ -212,10 +214,18 @@ def _term_scores(segment: Segment, fieldname: str, text: bytes) -> tuple[Array, 
     ids, weights = postings.ids, postings.weights
     if not len(ids) or not segment.top.schema[fieldname].scorable:
         return ids, weights
-    scorer = segment.top.weighting.scorer(segment.leaf, fieldname, text)
+    idf, avgfl, k1, b = _bm25f(segment.top, fieldname, text)
     lengths = segment.lengths(fieldname)[ids]
-    k1, b = scorer.K1, scorer.B
-    return ids, scorer.idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / scorer.avgfl)))
+    return ids, idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+
+
+def _bm25f(searcher: Searcher, fieldname: str, text: bytes) -> tuple[float, float, float, float]:
+    """The constants of Whoosh's BM25F for a term: its idf and the field's average
+    length over the whole index, and the weighting's K1 and B (what Whoosh's scorer
+    computes, without building one per term and segment)."""
+    weighting = searcher.weighting
+    b = weighting._field_B.get(fieldname, weighting.B)
+    return searcher.idf(fieldname, text), searcher.avg_field_length(fieldname) or 1, weighting.K1, b
 
 
 def _term(q: wq.Term, segment: Segment, within: Array | None) -> Match:
