@@ -9,7 +9,9 @@ rebuild), 3 an index build that finished but rejected some records.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import os
 import re
 import sys
@@ -76,6 +78,25 @@ def format_option(*formats: str) -> Callable:  # type: ignore[type-arg]
     )  # fmt: skip
 
 
+class _Limit(click.ParamType):
+    """A count, or ``all`` (None): every result, streamed."""
+
+    name = "N|all"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text == "all":
+            return None
+        if text.isdigit():
+            return int(text)
+        self.fail(f"{value!r} is neither a count nor 'all'", param, ctx)
+
+
+LIMIT = _Limit()
+
+
 def filter_options(command: Callable) -> Callable:  # type: ignore[type-arg]
     options = [
         click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Only articles from this day on."),
@@ -85,12 +106,15 @@ def filter_options(command: Callable) -> Callable:  # type: ignore[type-arg]
             help="Only this category (repeatable; accents and case ignored).",
         ),
         click.option("--source", "sources", multiple=True, help="Only this source (repeatable)."),
-        click.option("--limit", default=10, show_default=True, type=click.IntRange(0), help="Hits to show."),
+        click.option(
+            "--limit", default="10", show_default=True, type=LIMIT,
+            help="Hits to show; 'all' streams every hit.",
+        ),
         click.option("--offset", default=0, type=click.IntRange(0), help="Hits to skip."),
         click.option("--page", type=click.IntRange(1), help="Page number (sets --offset from --limit)."),
         click.option(
-            "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "trec"]), default="text",
-            show_default=True, help="Output format.",
+            "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "csv", "trec"]), default="text",
+            show_default=True, help="Output format (csv: a header row, then one hit a line).",
         ),
         click.option("--run-tag", default="searchidx", show_default=True, help="Run name in --format trec."),
     ]  # fmt: skip
@@ -103,6 +127,8 @@ def _search_options(kwargs: dict) -> dict:  # type: ignore[type-arg]
     """Library options from the shared CLI options."""
     page = kwargs.pop("page", None)
     if page:
+        if kwargs["limit"] is None:
+            raise click.UsageError("--page needs a numeric --limit, not 'all'")
         kwargs["offset"] = (page - 1) * kwargs["limit"]
     return {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in kwargs.items()}
 
@@ -192,24 +218,57 @@ def _write_json(obj: object) -> None:
     click.echo(_json(obj))
 
 
-def print_results(results: Results, fmt: str, qid: str | None = None, run_tag: str = "searchidx") -> None:
+#: The columns of ``--format csv``, one hit a row (``qid`` first in batch mode).
+CSV_COLUMNS = ("id", "rank", "score", "date", "category", "source", "title", "url", "snippet")
+
+
+def _csv_line(values: Iterable[object]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(["" if v is None else v for v in values])
+    return out.getvalue()
+
+
+def _csv_row(hit: Hit, qid: str | None) -> str:
+    d = hit.to_dict()
+    return _csv_line([*([qid] if qid is not None else []), *(d[c] for c in CSV_COLUMNS)])
+
+
+def print_results(
+    results: Results,
+    fmt: str,
+    qid: str | None = None,
+    run_tag: str = "searchidx",
+    hits: Iterable[Hit] | None = None,
+    csv_header: bool = True,
+) -> None:
     """Results in a format; the query's warnings go to stderr, except in json
-    output, which carries them."""
+    output, which carries them. ``hits`` (default ``results.hits``) may be a stream:
+    each hit is written as it comes."""
+    hits = results.hits if hits is None else hits
     if fmt == "json":
-        _write_json(results.to_dict() if qid is None else {"qid": qid, **results.to_dict()})
+        data = {**results.to_dict(), "hits": [h.to_dict() for h in hits]}
+        _write_json(data if qid is None else {"qid": qid, **data})
         return
     for warning in results.warnings:
         click.echo(_printable(f"searchidx: warning: {'' if qid is None else f'query {qid}: '}{warning}"), err=True)
     if fmt == "jsonl":
-        for hit in results.hits:
+        for hit in hits:
             _write_json(hit.to_dict() if qid is None else {"qid": qid, **hit.to_dict()})
         return
+    if fmt == "csv":
+        if csv_header:
+            click.echo(_csv_line([*(["qid"] if qid is not None else []), *CSV_COLUMNS]), nl=False)
+        for hit in hits:
+            click.echo(_csv_row(hit, qid), nl=False)
+        return
     if fmt == "trec":
-        for hit in results.hits:
+        for hit in hits:
             # sorted by date there is no relevance score: -rank keeps the order for trec_eval
             score = -hit.rank if hit.score is None else hit.score
             click.echo(f"{trec_id(qid or '1')} Q0 {trec_id(hit.id)} {hit.rank} {score:.4f} {trec_id(run_tag)}")
         return
+    if qid is not None:
+        click.echo(_style(f"query {qid}: {results.query}", bold=True))
     shown = f"{results.hits[0].rank}-{results.hits[-1].rank} of " if results.hits else ""
     click.echo(click.style(f"{shown}{results.total} results ({results.took_ms:.0f} ms)", dim=True))
     if results.matching in ("most", "any"):
@@ -218,7 +277,7 @@ def print_results(results: Results, fmt: str, qid: str | None = None, run_tag: s
         click.echo(_printable("key terms: " + ", ".join(t for t, _ in results.key_terms)))
     if results.source_duplicates:
         click.echo(_printable(f"near-copies of this article left out: {', '.join(results.source_duplicates)}"))
-    for hit in results.hits:
+    for hit in hits:
         click.echo(_hit_text(hit))
     if results.suggestion:
         click.echo(f"Did you mean: {_style(results.suggestion, bold=True)}")
@@ -398,26 +457,44 @@ def search_command(
 ) -> None:  # fmt: skip
     """Search: words (all must match), "phrases", OR, NOT/-word, (groups),
     title:/sapo:/body:/category:/source:/tags:/date: fields."""
+    if batch is not None and query:
+        raise click.UsageError("give a query or --batch FILE, not both")
     index = _open_for_reading(index_dir)
     options = _search_options(kwargs)
     options["snippets"] = not no_snippets and fmt != "trec"
     if batch is None:
-        print_results(index.search(query, **options), fmt, run_tag=run_tag)
+        _print_search(index, query, options, fmt, run_tag=run_tag)
         return
     failed = 0
+    in_json: list[object] = []
+    header = True  # csv: one header row, before the first query's hits
     for number, line in enumerate(batch, 1):
         if not line.strip():
             continue
         qid, tab, text = line.rstrip("\n").partition("\t")
         qid, text = (qid, text) if tab else (str(number), qid)
         try:
-            results = index.search(text, **options)
-            print_results(results, "jsonl" if fmt in ("text", "json") else fmt, qid=qid, run_tag=run_tag)
+            if fmt == "json":  # one JSON array of every query's results
+                in_json.append({"qid": qid, **index.search(text, **options).to_dict()})
+            else:
+                _print_search(index, text, options, fmt, qid=qid, run_tag=run_tag, csv_header=header)
+                header = False
         except SearchidxError as error:
             failed += 1
             click.echo(_printable(f"searchidx: line {number} ({qid}): {error}"), err=True)
+    if fmt == "json":
+        _write_json(in_json)
     if failed:
         sys.exit(2)
+
+
+def _print_search(index: Index, query: str, options: dict, fmt: str, **how: object) -> None:  # type: ignore[type-arg]
+    """One search's results; ``--limit all`` streams every hit after a count."""
+    if options["limit"] is not None:
+        print_results(index.search(query, **options), fmt, **how)  # type: ignore[arg-type]
+        return
+    summary = index.search(query, **{**options, "limit": 0})
+    print_results(summary, fmt, hits=index.iter_hits(query, **options), **how)  # type: ignore[arg-type]
 
 
 @main.command("show")
@@ -466,10 +543,11 @@ def similar_command(
     """Articles like an indexed one (ID or URL), a --text or a --file."""
     if sum(x is not None for x in (doc_id, text, path)) != 1:
         raise click.UsageError("give exactly one of ID, --text or --file")
+    options = _search_options(kwargs)
+    if options["limit"] is None:
+        raise click.UsageError("--limit all is for search; give similar a number")
     index = _open_for_reading(index_dir)
-    results = index.similar(
-        doc_id, text=text, path=path, duplicates=keep_duplicates, explain=explain, **_search_options(kwargs)
-    )
+    results = index.similar(doc_id, text=text, path=path, duplicates=keep_duplicates, explain=explain, **options)
     print_results(results, fmt, run_tag=run_tag)
 
 
