@@ -78,7 +78,7 @@ def format_option(*formats: str) -> Callable:  # type: ignore[type-arg]
     )  # fmt: skip
 
 
-class _Limit(click.ParamType):
+class _Limit(click.ParamType):  # type: ignore[type-arg]
     """A count, or ``all`` (None): every result, streamed."""
 
     name = "N|all"
@@ -98,14 +98,25 @@ LIMIT = _Limit()
 
 
 def filter_options(command: Callable) -> Callable:  # type: ignore[type-arg]
+    """The filters every query command takes: dates, categories, sources."""
+    day = click.DateTime(["%Y-%m-%d"])
     options = [
-        click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Only articles from this day on."),
-        click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Only articles up to this day."),
+        click.option("--from", "date_from", type=day, metavar="YYYY-MM-DD", help="Only articles from this day on."),
+        click.option("--to", "date_to", type=day, metavar="YYYY-MM-DD", help="Only articles up to this day."),
         click.option(
             "--category", "categories", multiple=True,
             help="Only this category (repeatable; accents and case ignored).",
         ),
         click.option("--source", "sources", multiple=True, help="Only this source (repeatable)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def page_options(command: Callable) -> Callable:  # type: ignore[type-arg]
+    """How many hits, which page, in which format (search and similar)."""
+    options = [
         click.option(
             "--limit", default="10", show_default=True, type=LIMIT,
             help="Hits to show; 'all' streams every hit.",
@@ -437,6 +448,7 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 @click.argument("query", required=False, default="")
 @index_option
 @filter_options
+@page_options
 @click.option(
     "--sort", type=click.Choice(SORTS), default="relevance", show_default=True,
     help="Order: relevance, date (oldest first) or -date (newest first); undated articles come last.",
@@ -497,6 +509,55 @@ def _print_search(index: Index, query: str, options: dict, fmt: str, **how: obje
     print_results(summary, fmt, hits=index.iter_hits(query, **options), **how)  # type: ignore[arg-type]
 
 
+@main.command("kwic", cls=_QueryMayStartWithADash)
+@click.argument("query")
+@index_option
+@filter_options
+@click.option("--width", type=click.IntRange(1), default=40, show_default=True, help="Characters of context each side.")
+@click.option(
+    "--sort", type=click.Choice(["left", "right", "date"]),
+    help="Order lines by the words before the match, after it, or by date [default: the search's order].",
+)  # fmt: skip
+@click.option("--limit", default="25", show_default=True, type=LIMIT, help="Lines to show; 'all' for every occurrence.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "csv", "jsonl"]), default="text", show_default=True,
+    help="Output format (text: aligned on the match).",
+)  # fmt: skip
+@handles_errors
+def kwic_command(
+    query: str, index_dir: Path | None, width: int, sort: str | None, limit: int | None, fmt: str, **filters: object
+) -> None:  # fmt: skip
+    """Keyword in context: every occurrence of the query's words or "phrase" in the
+    matching articles, one a line, aligned on the match, in the original text.
+
+    \b
+    searchidx kwic "bão" --width 30
+    searchidx kwic '"Gia Lai"' --sort left --limit all --format csv > gia_lai.csv"""
+    from searchidx.kwic import KwicLine
+
+    index = _open_for_reading(index_dir)
+    lines = index.kwic(query, width=width, sort=sort, limit=limit, **_search_options(filters))
+    columns = tuple(KwicLine.__dataclass_fields__)
+    if fmt == "csv":
+        click.echo(_csv_line(columns), nl=False)
+    count = 0
+    for count, line in enumerate(lines, 1):  # noqa: B007 (the count is reported after the loop)
+        if fmt == "jsonl":
+            _write_json(line.to_dict())
+        elif fmt == "csv":
+            click.echo(_csv_line(line.to_dict()[c] for c in columns), nl=False)
+        else:
+            date = line.date.strftime("%Y-%m-%d") if line.date else ""
+            match = _style(line.match, fg="yellow", bold=True)
+            left, right = _printable(line.left), _printable(line.right)
+            if right[:1].isalnum() or right[:1] in "\"'(":
+                right = " " + right
+            click.echo(f"{date:<10} {left:>{width}} {match}{right:<{width + 1}}  {line.id}")
+    if fmt == "text":
+        more = " (--limit all shows every one)" if count == limit else ""
+        click.echo(click.style(f"{count} lines{more}", dim=True), err=True)
+
+
 @main.command("show")
 @click.argument("doc_id")
 @index_option
@@ -526,6 +587,7 @@ def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
 @click.argument("doc_id", required=False)
 @index_option
 @filter_options
+@page_options
 @click.option("--text", help="Find articles like this text.")
 @click.option(
     "--file",

@@ -367,22 +367,37 @@ def search_filter(options: SearchOptions) -> wq.Query | None:
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-def match_terms(node: Node | None) -> MatchTerms:
-    """The terms worth highlighting: those of positive text and phrase clauses."""
+def match_terms(node: Node | None, units: bool = False) -> MatchTerms:
+    """The terms worth highlighting: those of positive text and phrase clauses.
+    With ``units``, also what an occurrence must hold (``snippets.occurrences``):
+    each quoted phrase; each word of a text clause as pyvi segments it ("bão miền
+    Trung": "bão", "miền trung"); a text typed without diacritics, which pyvi
+    cannot segment, as its syllables in order ("ha noi")."""
     exact: set[str] = set()
     folded: set[str] = set()
+    found: set[tuple[str, ...]] = set()
 
     def walk(n: Node | None) -> None:
         if isinstance(n, (Text, Phrase)):
             accented = has_diacritics(n.text)
-            for e, f in query_syllables(n.text):
-                (exact if accented else folded).add(e if accented else f)
+            typed = [e if accented else f for e, f in query_syllables(n.text)]
+            (exact if accented else folded).update(typed)
+            if units:
+                found.update(_units(n, typed, accented))
         elif isinstance(n, (And, Or)):
             for child in n.nodes:
                 walk(child)
 
     walk(node)
-    return MatchTerms(frozenset(exact), frozenset(folded))
+    return MatchTerms(frozenset(exact), frozenset(folded), frozenset(found))
+
+
+def _units(node: Text | Phrase, typed: list[str], accented: bool) -> list[tuple[str, ...]]:
+    if isinstance(node, Phrase) or not accented:
+        return [tuple(typed)]
+    words = [tuple(w.split(WORD_JOINER)) for w in query_words(node.text)]
+    in_words = {syllable for word in words for syllable in word}
+    return words + [(t,) for t in typed if t not in in_words]
 
 
 # --- running searches ------------------------------------------------------------------
