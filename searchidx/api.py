@@ -35,6 +35,7 @@ from searchidx import index as _index
 from searchidx import kwic as _kwic
 from searchidx import search as _search
 from searchidx import similar as _similar
+from searchidx import terms as _terms
 from searchidx.analysis import ANALYZER_VERSION, normalize
 from searchidx.corpus import Article, ReadOptions, Record, read_corpus, read_path
 from searchidx.errors import QueryError, UnknownArticle
@@ -44,6 +45,7 @@ from searchidx.limits import MAX_REJECTED
 from searchidx.query import valid_text
 from searchidx.readers import SearcherPool
 from searchidx.search import Hit, Results, SearchOptions
+from searchidx.terms import SignificantTerms
 
 if TYPE_CHECKING:
     from searchidx.check import CheckReport
@@ -200,6 +202,19 @@ class Index:
         with self._searchers.acquire() as snapshot:
             lines = _kwic.kwic(snapshot.searcher, search_options, width=width, sort=sort)
             yield from lines if limit is None else itertools.islice(lines, limit)
+
+    def terms(self, query: str = "", *, limit: int = 20, **options: object) -> SignificantTerms:
+        """The words unusually frequent in the articles matching the query compared
+        with the whole index, best first, like Elasticsearch's significant_terms
+        (JLH score; see ``searchidx.terms``). Filters as in ``search``.
+
+        >>> found = index.terms("bão", limit=2)
+        >>> found.matched, [(t.word, t.matches, t.documents) for t in found.terms]
+        (3, [('địa phương', 3, 4), ('nghìn', 3, 3)])
+        """
+        search_options = SearchOptions(query=query, **options)  # type: ignore[arg-type]
+        with self._searchers.acquire() as snapshot:
+            return _terms.significant_terms(snapshot.searcher, search_options, limit=limit)
 
     def show(self, doc_id: str) -> Article:
         """The stored article with this id (or URL).

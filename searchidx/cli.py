@@ -558,6 +558,47 @@ def kwic_command(
         click.echo(click.style(f"{count} lines{more}", dim=True), err=True)
 
 
+@main.command("terms", cls=_QueryMayStartWithADash)
+@click.argument("query")
+@index_option
+@filter_options
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(0), help="Words to show.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "csv", "jsonl"]), default="text", show_default=True,
+    help="Output format.",
+)  # fmt: skip
+@handles_errors
+def terms_command(query: str, index_dir: Path | None, limit: int, fmt: str, **filters: object) -> None:
+    """Significant terms: the words unusually frequent in the articles matching
+    QUERY compared with the whole index (JLH score, as Elasticsearch's
+    significant_terms), with how many matching articles and how many articles of
+    the index have each.
+
+    \b
+    searchidx terms "bão" --limit 30
+    searchidx terms "giá vàng" --from 2024-01-01 --format csv"""
+    found = _open_for_reading(index_dir).terms(query, limit=limit, **_search_options(filters))
+    columns = ("word", "matches", "documents", "score")
+    if fmt == "json":
+        _write_json(found.to_dict())
+    elif fmt == "jsonl":
+        for term in found.terms:
+            _write_json(term.to_dict())
+    elif fmt == "csv":
+        click.echo(_csv_line(columns), nl=False)
+        for term in found.terms:
+            click.echo(_csv_line(term.to_dict()[c] for c in columns), nl=False)
+    else:
+        click.echo(
+            click.style(
+                f"{found.matched} of {found.documents} articles match; words from the best {found.sampled}", dim=True
+            )
+        )
+        click.echo(click.style(f"{'word':<28} {'matches':>8} {'index':>8} {'score':>8}", bold=True))
+        for term in found.terms:
+            click.echo(f"{_printable(term.word):<28} {term.matches:>8} {term.documents:>8} {term.score:>8.3f}")
+
+
 @main.command("show")
 @click.argument("doc_id")
 @index_option

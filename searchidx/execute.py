@@ -22,6 +22,7 @@ import io
 import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -387,6 +388,37 @@ def segments(searcher: Searcher) -> list[Segment]:
     return made
 
 
+def matches(
+    searcher: Searcher, query: wq.Query, *, filter: wq.Query | None = None, exclude: wq.Query | None = None
+) -> Iterator[tuple[Segment, Match, Array]]:
+    """Each segment, the query's match in it, and the mask of the live documents
+    that match and pass the filters."""
+    for segment in segments(searcher):
+        within = segment.live().copy()
+        if filter is not None:
+            within &= evaluate(filter, segment, within).mask
+        if exclude is not None:
+            within &= ~evaluate(exclude, segment, within).mask
+        match = evaluate(query, segment, within)
+        yield segment, match, match.mask & within
+
+
+def doc_counts(masks: list[tuple[Segment, Array]], fieldnames: tuple[str, ...], text: str) -> tuple[int, int]:
+    """How many documents hold a term in any of these fields: among the masked
+    ones (a query's matches) and among all live ones. Exact, from the postings,
+    read past the cache: counting many terms once must not evict the terms that
+    searches come back to."""
+    inside = everywhere = 0
+    for segment, mask in masks:
+        present = np.zeros(segment.size, dtype=bool)
+        for fieldname in fieldnames:
+            field = segment.top.schema[fieldname]
+            present[_read_postings(segment.reader, fieldname, field.to_bytes(text), False).ids] = True
+        inside += int(np.count_nonzero(present & mask))
+        everywhere += int(np.count_nonzero(present & segment.live()))
+    return inside, everywhere
+
+
 def run(
     searcher: Searcher,
     query: wq.Query,
@@ -403,14 +435,7 @@ def run(
     to order by instead, documents without a value last."""
     found: list[tuple[Array, Array, Array]] = []  # global docnums, scores, sort keys
     counts: dict[str, dict[str, int]] = {name: {} for name in facets}
-    for segment in segments(searcher):
-        within = segment.live().copy()
-        if filter is not None:
-            within &= evaluate(filter, segment, within).mask
-        if exclude is not None:
-            within &= ~evaluate(exclude, segment, within).mask
-        match = evaluate(query, segment, within)
-        mask = match.mask & within
+    for segment, match, mask in matches(searcher, query, filter=filter, exclude=exclude):
         local = np.nonzero(mask)[0]
         keys = segment.numbers(sort)[local] if sort else np.zeros(len(local), dtype=np.uint64)
         found.append((local + segment.offset, match.scores[local], keys))

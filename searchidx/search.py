@@ -209,7 +209,7 @@ SHORT_QUERY = 4
 MOST_WORDS = 0.6
 # without diacritics, phrases only: "ha" is "Hà" more often than "hả"
 _QUESTIONS = QUESTION_WORDS | {fold(w) for w in QUESTION_WORDS if " " in w}
-_LIGHT_TERMS = frozenset(
+LIGHT_TERMS = frozenset(
     form for words in (STOP_WORDS, QUESTION_WORDS) for word in words for form in itertools.chain(*query_syllables(word))
 )
 
@@ -241,7 +241,7 @@ def matching_rule(terms: Sequence[str], match_any: bool, relaxed: bool = False) 
     if len(terms) <= (SHORT_QUERY if relaxed or _asks(terms) else LONG_QUERY):
         return Matching(tuple(terms), len(terms))
     unique = list(dict.fromkeys(terms))
-    meaningful = [t for t in unique if t not in _LIGHT_TERMS] or unique
+    meaningful = [t for t in unique if t not in LIGHT_TERMS] or unique
     optional = tuple(t for t in unique if t not in meaningful)
     return Matching(tuple(meaningful), math.ceil(MOST_WORDS * len(meaningful)), optional)
 
