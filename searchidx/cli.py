@@ -14,6 +14,7 @@ import functools
 import io
 import os
 import re
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -63,11 +64,50 @@ def handles_errors(command: Callable) -> Callable:  # type: ignore[type-arg]
 # --- shared options ---------------------------------------------------------------------
 
 
+INDEX_HELP = "Index directory [default: $SEARCHIDX_INDEX, else ~/.local/share/searchidx/index]."
+
+
+def _index_or_the_groups(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """``--index`` after the command, else the one before it (``searchidx --index DIR search``)."""
+    return value if value is not None else ctx.find_root().params.get("index_dir")
+
+
 def index_option(command: Callable) -> Callable:  # type: ignore[type-arg]
     return click.option(
-        "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
-        help="Index directory [default: $SEARCHIDX_INDEX, else ~/.local/share/searchidx/index].",
+        "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), callback=_index_or_the_groups,
+        help=INDEX_HELP,
     )(command)  # fmt: skip
+
+
+def paged(command: Callable) -> Callable:  # type: ignore[type-arg]
+    """On a terminal, output longer than the screen goes through a pager ($PAGER,
+    else less), as git's does; ``searchidx --no-pager`` turns it off."""
+
+    @functools.wraps(command)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        ctx = click.get_current_context()
+        if ctx.find_root().params.get("no_pager") or not sys.stdout.isatty():
+            return command(*args, **kwargs)
+        screen, asked = sys.stdout, ctx.color
+        sys.stdout = buffer = io.StringIO()
+        if asked is None:  # keep the colours a terminal would get
+            ctx.color = True
+        try:
+            return command(*args, **kwargs)
+        finally:
+            sys.stdout, ctx.color = screen, asked
+            _page(buffer.getvalue(), asked)
+
+    return wrapper
+
+
+def _page(text: str, color: bool | None) -> None:
+    size = shutil.get_terminal_size()
+    rows = sum(1 + len(line) // max(size.columns, 1) for line in click.unstyle(text).splitlines())
+    if rows >= size.lines:
+        click.echo_via_pager(text.removesuffix("\n"), color=color)
+    else:
+        click.echo(text, nl=False, color=color)
 
 
 def format_option(*formats: str) -> Callable:  # type: ignore[type-arg]
@@ -118,7 +158,7 @@ def page_options(command: Callable) -> Callable:  # type: ignore[type-arg]
     """How many hits, which page, in which format (search and similar)."""
     options = [
         click.option(
-            "--limit", default="10", show_default=True, type=LIMIT,
+            "--limit", default="10", show_default=True, type=LIMIT, metavar="N|all",
             help="Hits to show; 'all' streams every hit.",
         ),
         click.option("--offset", default=0, type=click.IntRange(0), help="Hits to skip."),
@@ -128,6 +168,10 @@ def page_options(command: Callable) -> Callable:  # type: ignore[type-arg]
             show_default=True, help="Output format (csv: a header row, then one hit a line).",
         ),
         click.option("--run-tag", default="searchidx", show_default=True, help="Run name in --format trec."),
+        click.option(
+            "--snippet-chars", type=click.IntRange(1), metavar="N",
+            help="Shorten snippets to at most N characters [default: up to 3 sentences of ~200].",
+        ),
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -285,7 +329,7 @@ def print_results(
     if results.matching in ("most", "any"):
         click.echo(click.style(f"matching {results.matching} words: {results.matching_note}", dim=True))
     if results.key_terms:
-        click.echo(_printable("key terms: " + ", ".join(t for t, _ in results.key_terms)))
+        click.echo(_printable("key terms: " + ", ".join(f"{t} {w:.2f}" for t, w in results.key_terms)))
     if results.source_duplicates:
         click.echo(_printable(f"near-copies of this article left out: {', '.join(results.source_duplicates)}"))
     for hit in hits:
@@ -305,8 +349,19 @@ def print_results(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="searchidx")
-def main() -> None:
-    """Full-text search for Vietnamese news: index, search, find similar articles."""
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), help=INDEX_HELP)
+@click.option(
+    "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+    help="Colour the output: on a terminal unless $NO_COLOR is set (auto), always, or never.",
+)  # fmt: skip
+@click.option("--no-pager", is_flag=True, help="Print long output straight to the terminal, without $PAGER/less.")
+@click.pass_context
+def main(ctx: click.Context, index_dir: Path | None, color: str, no_pager: bool) -> None:
+    """Full-text search for Vietnamese news: index, search, find similar articles,
+    read every occurrence in context (kwic), and the words typical of a topic (terms).
+
+    Options before the command apply to every command: searchidx --index DIR search "bão"."""
+    ctx.color = {"always": True, "never": False}.get(color, False if os.environ.get("NO_COLOR") else None)
 
 
 class _Progress:
@@ -462,13 +517,20 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 )
 @click.option("--no-snippets", is_flag=True, help="Skip snippets (faster).")
 @click.option("--any", "match_any", is_flag=True, help="Match articles with any of the words (ranked), not only all.")
+@paged
 @handles_errors
 def search_command(
     query: str, index_dir: Path | None, fmt: str, run_tag: str, batch: TextIO | None, no_snippets: bool,
     **kwargs: object,
 ) -> None:  # fmt: skip
     """Search: words (all must match), "phrases", OR, NOT/-word, (groups),
-    title:/sapo:/body:/category:/source:/tags:/date: fields."""
+    title:/sapo:/body:/category:/source:/tags:/date: fields.
+
+    \b
+    searchidx search "ha noi"                      no diacritics: finds "Hà Nội"
+    searchidx search '"Gia Lai" thi đua -COVID'    a phrase, two words, not COVID
+    searchidx search "(bão OR lũ) date:2024-09"    either word, in September 2024
+    searchidx search "giá vàng" --limit all --format csv > gia_vang.csv"""
     if batch is not None and query:
         raise click.UsageError("give a query or --batch FILE, not both")
     index = _open_for_reading(index_dir)
@@ -518,11 +580,15 @@ def _print_search(index: Index, query: str, options: dict, fmt: str, **how: obje
     "--sort", type=click.Choice(["left", "right", "date"]),
     help="Order lines by the words before the match, after it, or by date [default: the search's order].",
 )  # fmt: skip
-@click.option("--limit", default="25", show_default=True, type=LIMIT, help="Lines to show; 'all' for every occurrence.")
+@click.option(
+    "--limit", default="25", show_default=True, type=LIMIT, metavar="N|all",
+    help="Lines to show; 'all' for every occurrence.",
+)  # fmt: skip
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "csv", "jsonl"]), default="text", show_default=True,
     help="Output format (text: aligned on the match).",
 )  # fmt: skip
+@paged
 @handles_errors
 def kwic_command(
     query: str, index_dir: Path | None, width: int, sort: str | None, limit: int | None, fmt: str, **filters: object
@@ -567,6 +633,7 @@ def kwic_command(
     "--format", "fmt", type=click.Choice(["text", "json", "csv", "jsonl"]), default="text", show_default=True,
     help="Output format.",
 )  # fmt: skip
+@paged
 @handles_errors
 def terms_command(query: str, index_dir: Path | None, limit: int, fmt: str, **filters: object) -> None:
     """Significant terms: the words unusually frequent in the articles matching
@@ -603,6 +670,7 @@ def terms_command(query: str, index_dir: Path | None, limit: int, fmt: str, **fi
 @click.argument("doc_id")
 @index_option
 @format_option("json")
+@paged
 @handles_errors
 def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
     """Print a whole article by id (or URL)."""
@@ -637,7 +705,10 @@ def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
     help="…like this article file (page text or JSON).",
 )
 @click.option("--duplicates", "keep_duplicates", is_flag=True, help="Keep near-duplicates instead of collapsing them.")
-@click.option("--explain", is_flag=True, help="Show the key terms and which ones each result shares.")
+@click.option(
+    "--explain", is_flag=True, help="Show the key terms with their weights, and which ones each result shares."
+)
+@paged
 @handles_errors
 def similar_command(
     doc_id: str | None, index_dir: Path | None, fmt: str, run_tag: str, text: str | None, path: Path | None,
@@ -657,6 +728,7 @@ def similar_command(
 @main.command("duplicates")
 @index_option
 @format_option("jsonl")
+@paged
 @handles_errors
 def duplicates_command(index_dir: Path | None, fmt: str) -> None:
     """List clusters of near-duplicate articles (MinHash over 4-syllable shingles)."""

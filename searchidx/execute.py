@@ -403,6 +403,15 @@ def matches(
         yield segment, match, match.mask & within
 
 
+def dated_documents(searcher: Searcher, column: str = "date") -> int:
+    """Live documents with a value in a numeric column (dates)."""
+    return sum(
+        int(np.count_nonzero(segment.live() & (segment.numbers(column) != _NO_VALUE)))
+        for segment in segments(searcher)
+        if segment.reader.has_column(column)
+    )
+
+
 def doc_counts(masks: list[tuple[Segment, Array]], fieldnames: tuple[str, ...], text: str) -> tuple[int, int]:
     """How many documents hold a term in any of these fields: among the masked
     ones (a query's matches) and among all live ones. Exact, from the postings,

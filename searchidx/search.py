@@ -52,6 +52,7 @@ from searchidx.analysis import (
     query_words,
 )
 from searchidx.errors import QueryError
+from searchidx.hints import hints
 from searchidx.minimum_match import AtLeast
 from searchidx.query import (
     FACETS,
@@ -70,7 +71,7 @@ from searchidx.query import (
     parse,
     valid_text,
 )
-from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, unpack_spans
+from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, snippet_size, unpack_spans
 
 FIELD_WEIGHTS = {"title": 2.5, "sapo": 1.5, "body": 1.0}
 WORD_WEIGHT = 0.5
@@ -99,6 +100,7 @@ class SearchOptions:
     facets: bool = False
     snippets: bool = True
     match_any: bool = False  # rank articles that have any of the words, not only all
+    snippet_chars: int | None = None  # the longest snippet; None: up to 3 sentences of ~200 characters
 
     def __post_init__(self) -> None:
         for text in (self.query, *self.categories, *self.sources):
@@ -412,8 +414,11 @@ def compile_query(options: SearchOptions, reader: IndexReader, relaxed: bool = F
     return parsed, to_whoosh(parsed.node, reader, options.match_any, relaxed)
 
 
-def make_hit(searcher: Searcher, docnum: int, rank: int, score: float | None, terms: MatchTerms | None) -> Hit:
-    """A hit from a stored document; ``terms`` None means no snippet."""
+def make_hit(
+    searcher: Searcher, docnum: int, rank: int, score: float | None, terms: MatchTerms | None, chars: int | None = None
+) -> Hit:
+    """A hit from a stored document; ``terms`` None means no snippet, ``chars`` the
+    longest snippet."""
     doc = searcher.stored_fields(docnum)
     title = doc.get("title", "")
     hit = Hit(
@@ -423,12 +428,12 @@ def make_hit(searcher: Searcher, docnum: int, rank: int, score: float | None, te
     if terms is not None:
         spans = doc.get("spans", {})
         hit.title_highlights = highlight_spans(title, unpack_spans(spans.get("title", b"")), terms)
-        snippet = _article_snippet(doc, terms)
+        snippet = _article_snippet(doc, terms, chars)
         hit.snippet, hit.highlights = snippet.text, snippet.highlights
     return hit
 
 
-def _article_snippet(doc: dict, terms: MatchTerms) -> Snippet:  # type: ignore[type-arg]
+def _article_snippet(doc: dict, terms: MatchTerms, chars: int | None) -> Snippet:  # type: ignore[type-arg]
     """The snippet is drawn from the lead and the body as one text."""
     sapo, body = doc.get("sapo", ""), doc.get("body", "")
     spans = doc.get("spans", {})
@@ -438,7 +443,7 @@ def _article_snippet(doc: dict, terms: MatchTerms) -> Snippet:  # type: ignore[t
         base = len(sapo) + 1 if sapo else 0
         words += [(s + base, e + base) for s, e in unpack_spans(spans.get("body", b""))]
         text = f"{sapo}\n{body}" if sapo else body
-    return make_snippet(text, words, terms)
+    return make_snippet(text, words, terms, *snippet_size(chars))
 
 
 def search(searcher: Searcher, options: SearchOptions) -> Results:
@@ -470,10 +475,14 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
     terms = match_terms(node) if options.snippets else None
     window = range(options.offset, len(ranked.docnums))
     hits = [
-        make_hit(searcher, ranked.docnums[i], i + 1, ranked.scores[i] if by_relevance else None, terms) for i in window
+        make_hit(
+            searcher, ranked.docnums[i], i + 1, ranked.scores[i] if by_relevance else None, terms, options.snippet_chars
+        )
+        for i in window
     ]
     total = ranked.total
-    out = Results(options.query, total, 0.0, hits, facets=ranked.facets, warnings=list(parsed.warnings))
+    warnings = [*parsed.warnings, *hints(searcher, options, node, total)]
+    out = Results(options.query, total, 0.0, hits, facets=ranked.facets, warnings=warnings)
     out.matching, out.matching_note = describe_matching(node, options.match_any, relaxed)
     if total == 0 and node is not None:
         out.suggestion = suggest(searcher, options)

@@ -173,12 +173,25 @@ def _trim(text: str, start: int, end: int, spans: list[tuple[int, int]], width: 
     return left, right
 
 
+FRAGMENTS = 3
+FRAGMENT_CHARS = 200
+
+
+def snippet_size(chars: int | None) -> tuple[int, int]:
+    """(fragments, width) for a snippet of at most ``chars`` characters: a sentence
+    per 150 characters, up to ``FRAGMENTS``, each cut to its share."""
+    if chars is None:
+        return FRAGMENTS, FRAGMENT_CHARS
+    fragments = max(1, min(FRAGMENTS, chars // 150))
+    return fragments, max(1, (chars - (fragments - 1) * len(ELLIPSIS)) // fragments)
+
+
 def make_snippet(
     text: str,
     words: list[tuple[int, int]],
     terms: MatchTerms,
-    fragments: int = 3,
-    width: int = 200,
+    fragments: int = FRAGMENTS,
+    width: int = FRAGMENT_CHARS,
 ) -> Snippet:
     """Up to ``fragments`` sentences with the most distinct matches, in text order,
     joined with an ellipsis; falls back to the opening of the text."""
