@@ -116,15 +116,17 @@ class Segment:
             self._arrays[key], self._arrays[key + "_codes"] = distinct, codes
         return self._arrays[key], self._arrays[key + "_codes"]
 
-    def postings(self, field: str, text: bytes, values: bool = False) -> Postings:
+    def postings(self, field: str, text: bytes, values: bool = False, keep: bool = True) -> Postings:
         """A term's document numbers, weights and (with ``values``) encoded
         positions in this segment: sliced from the segment's posting arrays where
         they hold it, else decoded and kept in a small LRU cache (the same terms
-        come back query after query)."""
+        come back query after query) unless ``keep`` is false."""
         if self._mapped is not None and not values:
             mapped = self._mapped.get(field, text)
             if mapped is not None:
                 return mapped
+        if not keep:
+            return _counted(posting_arrays.decode(self.reader, field, text, values))
         return self._cached(
             (field, text, ("postings", values)),
             lambda: _counted(posting_arrays.decode(self.reader, field, text, values)),
@@ -413,6 +415,31 @@ def matches(
         match = evaluate(query, segment, within)
         match.mask &= within
         yield segment, match
+
+
+def dated_documents(searcher: Searcher, column: str = "date") -> int:
+    """Live documents with a value in a numeric column (dates)."""
+    return sum(
+        int(np.count_nonzero(segment.live() & (segment.numbers(column) != _NO_VALUE)))
+        for segment in segments(searcher)
+        if segment.reader.has_column(column)
+    )
+
+
+def doc_counts(masks: list[tuple[Segment, Array]], fieldnames: tuple[str, ...], text: str) -> tuple[int, int]:
+    """How many documents hold a term in any of these fields: among the masked
+    ones (a query's matches) and among all live ones. Exact, from the postings,
+    read past the cache: counting many terms once must not evict the terms that
+    searches come back to."""
+    inside = everywhere = 0
+    for segment, mask in masks:
+        present = np.zeros(segment.size, dtype=bool)
+        for fieldname in fieldnames:
+            field = segment.top.schema[fieldname]
+            present[segment.postings(fieldname, field.to_bytes(text), keep=False).ids] = True
+        inside += int(np.count_nonzero(present & mask))
+        everywhere += int(np.count_nonzero(present & segment.live()))
+    return inside, everywhere
 
 
 def run(
