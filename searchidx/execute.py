@@ -2,9 +2,10 @@
 
 Whoosh scores a query one document at a time in Python, about a microsecond per
 posting; a 1-4 word query on 80,000 articles touches some 50,000 postings, so that
-alone costs more than a search should. Here each term's posting list is read block
-by block straight from the segment (ids delta-decoded by numpy, weights as stored)
-and BM25F is computed for the whole list at once; ``And``, ``Or``, ``AndMaybe`` and
+alone costs more than a search should. Here each term's posting list is read as
+arrays (sliced from the segment's posting array file, ``posting_arrays``, or decoded
+block by block where that file does not hold it) and BM25F is computed for the
+whole list at once; ``And``, ``Or``, ``AndMaybe`` and
 ``Not`` become operations on dense per-segment arrays of scores and match masks.
 The scores are Whoosh's own, term for term: the same formula on the same stored
 weights, field lengths and global statistics, so results equal Whoosh's exhaustive
@@ -18,12 +19,12 @@ mask, so they stay exact without scoring anything twice.
 
 from __future__ import annotations
 
-import io
 import threading
-import zlib
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import numpy as np
 from whoosh import query as wq
@@ -33,8 +34,9 @@ from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from searchidx import safe_unpickle
+from searchidx import posting_arrays
 from searchidx.minimum_match import AtLeast
+from searchidx.posting_arrays import Postings
 
 Array = np.ndarray[Any, Any]
 
@@ -59,17 +61,6 @@ class Match:
     scores: Array
 
 
-@dataclass
-class Postings:
-    ids: Array
-    weights: Array
-    values: list[bytes] | None  # encoded positions, when asked for
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.ids.nbytes + self.weights.nbytes) + sum(map(len, self.values or ()))
-
-
 class Segment:
     """One segment of an open searcher, with the per-document arrays that scoring
     needs (field lengths, deletions, columns), each read once and kept."""
@@ -81,9 +72,10 @@ class Segment:
         self.offset = offset
         self.size = self.reader.doc_count_all()
         self._arrays: dict[str, Array] = {}
-        self._postings: OrderedDict[tuple[str, bytes, bool], Postings] = OrderedDict()
-        self._postings_bytes = 0
+        self._cache: OrderedDict[tuple[str, bytes, object], Postings | list[Any]] = OrderedDict()
+        self._cache_bytes = 0
         self._lock = threading.Lock()
+        self._mapped = posting_arrays.open_for(self.reader)
 
     def live(self) -> Array:
         """True for documents that are not deleted."""
@@ -124,24 +116,78 @@ class Segment:
             self._arrays[key], self._arrays[key + "_codes"] = distinct, codes
         return self._arrays[key], self._arrays[key + "_codes"]
 
-    def postings(self, field: str, text: bytes, values: bool = False) -> Postings:
+    def postings(self, field: str, text: bytes, values: bool = False, keep: bool = True) -> Postings:
         """A term's document numbers, weights and (with ``values``) encoded
-        positions in this segment, kept in a small LRU cache: the same terms come
-        back query after query."""
-        key = (field, text, values)
+        positions in this segment: sliced from the segment's posting arrays where
+        they hold it, else decoded and kept in a small LRU cache (the same terms
+        come back query after query) unless ``keep`` is false."""
+        if self._mapped is not None and not values:
+            mapped = self._mapped.get(field, text)
+            if mapped is not None:
+                return mapped
+        if not keep:
+            return _counted(posting_arrays.decode(self.reader, field, text, values))
+        return self._cached(
+            (field, text, ("postings", values)),
+            lambda: _counted(posting_arrays.decode(self.reader, field, text, values)),
+        )
+
+    def positions(self, field: str, text: bytes, at: Array) -> list[bytes]:
+        """The encoded positions of the postings at these places (sorted) in the
+        term's list, decoding only the blocks that hold them: a phrase needs the
+        positions of its candidate documents, often a few of a long list."""
+        blocks = self._cached((field, text, "blocks"), lambda: posting_arrays.blocks(self.reader, field, text))
+        if not blocks:  # an inlined posting
+            values = self.postings(field, text, values=True).values
+            assert values is not None
+            return [values[i] for i in at]
+        out: list[bytes] = []
+        for i in at.tolist():
+            block = i // posting_arrays.BLOCK
+            position, length = blocks[block]
+            values = self._cached(
+                (field, text, ("block", block)),
+                partial(_block_values, self.reader, position, length, block == len(blocks) - 1),
+            )
+            first = block * posting_arrays.BLOCK
+            out.append(values[i - first])
+        return out
+
+    def _cached(self, key: tuple[str, bytes, object], make: Callable[[], _Piece]) -> _Piece:
+        """A decoded posting list or piece of one, from the LRU cache or made and kept."""
         with self._lock:
-            if key in self._postings:
-                self._postings.move_to_end(key)
-                return self._postings[key]
-        found = _read_postings(self.reader, field, text, values)
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]  # type: ignore[return-value]
+        made = make()
         with self._lock:
-            _decoded[0] += len(found.ids)
-            self._postings[key] = found
-            self._postings_bytes += found.nbytes
-            while self._postings_bytes > _CACHE_BYTES and len(self._postings) > 1:
-                _, dropped = self._postings.popitem(last=False)
-                self._postings_bytes -= dropped.nbytes
-        return found
+            self._cache[key] = made
+            self._cache_bytes += _nbytes(made)
+            while self._cache_bytes > _CACHE_BYTES and len(self._cache) > 1:
+                _, dropped = self._cache.popitem(last=False)
+                self._cache_bytes -= _nbytes(dropped)
+        return made
+
+
+_Piece = TypeVar("_Piece", Postings, list[bytes], list[tuple[int, int]])
+
+
+def _nbytes(piece: Postings | list[bytes] | list[tuple[int, int]]) -> int:
+    """About what a cached piece takes: a block's encoded positions are a few
+    bytes each; what matters is that the cache stays bounded."""
+    return piece.nbytes if isinstance(piece, Postings) else 64 * len(piece)
+
+
+def _counted(postings: Postings) -> Postings:
+    """Count the postings decoded from Whoosh's blocks (``decoded_postings``)."""
+    _decoded[0] += len(postings.ids)
+    return postings
+
+
+def _block_values(reader: SegmentReader, position: int, length: int, last: bool) -> list[bytes]:
+    values = posting_arrays.block_values(reader, position, length, last)
+    _decoded[0] += len(values)
+    return values
 
 
 def _numeric_column(column: Any, size: int) -> Array:
@@ -154,45 +200,6 @@ def _numeric_column(column: Any, size: int) -> Array:
     if len(values) < size:
         values = np.concatenate([values, np.full(size - len(values), column._default, dtype=values.dtype)])
     return values[:size]
-
-
-def _read_postings(reader: SegmentReader, field: str, text: bytes, values: bool) -> Postings:
-    """Decode a posting list without Whoosh's per-posting matcher: one pickle and
-    one numpy cumulative sum per block of up to 128 postings. ``values`` keeps
-    each posting's encoded positions too (for phrases)."""
-    if (field, text) not in reader:
-        return Postings(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), [] if values else None)
-    terms = reader._terms
-    info = terms.term_info(field, text)
-    if info.is_inlined():
-        ids, weights, encoded = info.inlined_postings()
-        return Postings(
-            np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64), list(encoded) if values else None
-        )
-    offset, _ = info.extent()
-    postfile = terms._postfile
-    position = offset + 4  # past the header tag
-    id_blocks: list[Array] = []
-    weight_blocks: list[Array] = []
-    value_list: list[bytes] | None = [] if values else None
-    while True:
-        length = postfile.get_int(position)
-        block = postfile.get(position + 4, abs(length))
-        stream = io.BytesIO(block)
-        count, _, _, compressed, _, _ = safe_unpickle.load(stream)
-        data = block[stream.tell() :]
-        ids, weights, encoded = safe_unpickle.loads(zlib.decompress(data) if compressed else data)[:3]
-        id_blocks.append(np.cumsum(np.asarray(ids, dtype=np.int64)))
-        if weights is None or isinstance(weights, float):
-            weight_blocks.append(np.full(count, 1.0 if weights is None else weights))
-        else:
-            weight_blocks.append(np.asarray(weights, dtype=np.float64))
-        if value_list is not None:
-            value_list.extend(encoded)
-        if length < 0:  # the last block
-            break
-        position += 4 + length
-    return Postings(np.concatenate(id_blocks), np.concatenate(weight_blocks), value_list)
 
 
 # --- query trees to matches --------------------------------------------------------------
@@ -209,10 +216,18 @@ def _term_scores(segment: Segment, fieldname: str, text: bytes) -> tuple[Array, 
     ids, weights = postings.ids, postings.weights
     if not len(ids) or not segment.top.schema[fieldname].scorable:
         return ids, weights
-    scorer = segment.top.weighting.scorer(segment.leaf, fieldname, text)
+    idf, avgfl, k1, b = _bm25f(segment.top, fieldname, text)
     lengths = segment.lengths(fieldname)[ids]
-    k1, b = scorer.K1, scorer.B
-    return ids, scorer.idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / scorer.avgfl)))
+    return ids, idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+
+
+def _bm25f(searcher: Searcher, fieldname: str, text: bytes) -> tuple[float, float, float, float]:
+    """The constants of Whoosh's BM25F for a term: its idf and the field's average
+    length over the whole index, and the weighting's K1 and B (what Whoosh's scorer
+    computes, without building one per term and segment)."""
+    weighting = searcher.weighting
+    b = weighting._field_B.get(fieldname, weighting.B)
+    return searcher.idf(fieldname, text), searcher.avg_field_length(fieldname) or 1, weighting.K1, b
 
 
 def _term(q: wq.Term, segment: Segment, within: Array | None) -> Match:
@@ -247,15 +262,13 @@ def _phrase(q: wq.Phrase, segment: Segment, within: Array | None) -> Match:
     if not len(docs):
         return match
     decode = field.format.decode_positions
-    per_term = []
-    for w in words:
-        postings = segment.postings(q.fieldname, w, values=True)
-        assert postings.values is not None
-        per_term.append((postings.values, np.searchsorted(postings.ids, docs)))
+    per_term = [
+        segment.positions(q.fieldname, w, np.searchsorted(ids, docs)) for w, (ids, _) in zip(words, scored, strict=True)
+    ]
     found = [
         doc
         for j, doc in enumerate(docs)
-        if set.intersection(*({p - i for p in decode(values[at[j]])} for i, (values, at) in enumerate(per_term)))
+        if set.intersection(*({p - i for p in decode(values[j])} for i, values in enumerate(per_term)))
     ]
     match.mask[found] = True
     for ids, scores in scored:
@@ -387,6 +400,48 @@ def segments(searcher: Searcher) -> list[Segment]:
     return made
 
 
+def matches(
+    searcher: Searcher, query: wq.Query, *, filter: wq.Query | None = None, exclude: wq.Query | None = None
+) -> Iterator[tuple[Segment, Match]]:
+    """Each segment with the live documents that match ``query`` and pass the
+    filters (scores zero elsewhere): what ranking, totals and counts per column
+    value (``searchidx.trend``) all start from."""
+    for segment in segments(searcher):
+        within = segment.live().copy()
+        if filter is not None:
+            within &= evaluate(filter, segment, within).mask
+        if exclude is not None:
+            within &= ~evaluate(exclude, segment, within).mask
+        match = evaluate(query, segment, within)
+        match.mask &= within
+        yield segment, match
+
+
+def dated_documents(searcher: Searcher, column: str = "date") -> int:
+    """Live documents with a value in a numeric column (dates)."""
+    return sum(
+        int(np.count_nonzero(segment.live() & (segment.numbers(column) != _NO_VALUE)))
+        for segment in segments(searcher)
+        if segment.reader.has_column(column)
+    )
+
+
+def doc_counts(masks: list[tuple[Segment, Array]], fieldnames: tuple[str, ...], text: str) -> tuple[int, int]:
+    """How many documents hold a term in any of these fields: among the masked
+    ones (a query's matches) and among all live ones. Exact, from the postings,
+    read past the cache: counting many terms once must not evict the terms that
+    searches come back to."""
+    inside = everywhere = 0
+    for segment, mask in masks:
+        present = np.zeros(segment.size, dtype=bool)
+        for fieldname in fieldnames:
+            field = segment.top.schema[fieldname]
+            present[segment.postings(fieldname, field.to_bytes(text), keep=False).ids] = True
+        inside += int(np.count_nonzero(present & mask))
+        everywhere += int(np.count_nonzero(present & segment.live()))
+    return inside, everywhere
+
+
 def run(
     searcher: Searcher,
     query: wq.Query,
@@ -403,15 +458,8 @@ def run(
     to order by instead, documents without a value last."""
     found: list[tuple[Array, Array, Array]] = []  # global docnums, scores, sort keys
     counts: dict[str, dict[str, int]] = {name: {} for name in facets}
-    for segment in segments(searcher):
-        within = segment.live().copy()
-        if filter is not None:
-            within &= evaluate(filter, segment, within).mask
-        if exclude is not None:
-            within &= ~evaluate(exclude, segment, within).mask
-        match = evaluate(query, segment, within)
-        mask = match.mask & within
-        local = np.nonzero(mask)[0]
+    for segment, match in matches(searcher, query, filter=filter, exclude=exclude):
+        local = np.nonzero(match.mask)[0]
         keys = segment.numbers(sort)[local] if sort else np.zeros(len(local), dtype=np.uint64)
         found.append((local + segment.offset, match.scores[local], keys))
         for name in facets:
