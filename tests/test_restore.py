@@ -9,9 +9,11 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from searchidx import Index, restore
+from searchidx import Index, execute, restore
 from searchidx.analysis import normalize
 from searchidx.cli import main
+from searchidx.readers import SearcherPool
+from searchidx.search import SearchOptions, compile_query
 
 
 @pytest.mark.parametrize(
@@ -99,3 +101,18 @@ def test_the_counts_are_of_letter_syllables_and_punctuation_breaks_pairs(sample_
     assert vocab.pairs["hà nội"] >= 1 and vocab.counts["bão"] >= 3
     assert all(re.fullmatch(r"[^\W\d_]+ [^\W\d_]+", pair) for pair in vocab.pairs)
     assert all(re.fullmatch(r"[^\W\d_]+", syllable) for syllable in vocab.counts)
+
+
+def test_restored_queries_score_exactly_as_whoosh_does(vietnews_index):
+    """The boost of the restored form is one more AndMaybe: array execution must
+    still equal Whoosh's exhaustive scoring, total, top ten and scores."""
+    with SearcherPool(vietnews_index.path).acquire() as snapshot:
+        searcher = snapshot.searcher
+        for text in ["ha noi", "khoi to tam giam", "bao", "cong an tinh dak lak", "title:xe may OR tai nan -chay"]:
+            restored = restore.restore_query(searcher, text)
+            assert restored is not None
+            _, query = compile_query(SearchOptions(query=text), searcher.reader(), restored=restored)
+            total, docnums, scores = execute.whoosh_reference(searcher, query, 10)
+            got = execute.run(searcher, query, 10)
+            assert (got.total, got.docnums) == (total, docnums), text
+            assert got.scores == pytest.approx(scores, abs=1e-6), text
