@@ -202,13 +202,17 @@ async function drawArticle(id) {
 
 // --- wiring --------------------------------------------------------------------------
 
+let drawn = null; // the search on screen: opening or closing an article keeps it (and the focus)
+
 async function draw() {
   const params = state();
   $("q").value = params.get("q") || "";
   $("sort").value = params.get("sort") || "relevance";
   drawFilters();
+  const search = changed(() => {});
   try {
-    await Promise.all([drawSearch(params), drawArticle(params.get("article"))]);
+    await Promise.all([search === drawn ? null : drawSearch(params), drawArticle(params.get("article"))]);
+    drawn = search;
   } catch (error) {
     $("status").textContent = `Error: ${error.message}`;
     $("status").classList.add("error");
@@ -231,7 +235,8 @@ function turnPage(step) {
   params.delete("article");
   params.set("page", String((Number(params.get("page")) || 1) + step));
   go(params);
-  $("hits").focus();
+  window.scrollTo(0, 0);
+  $("hits").focus({ preventScroll: true });
 }
 
 document.addEventListener("DOMContentLoaded", () => {
