@@ -19,7 +19,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import ROOT, Server, serving, write_jsonl
+from conftest import ROOT, Server, serving, worker_pids, write_jsonl
 
 from searchidx import Article, Index, shipped_corpus
 from searchidx.index import META_FILE, current_generation
@@ -176,6 +176,23 @@ def test_a_missing_or_incompatible_index_is_a_503_that_says_why(server: Server):
     assert get(server, "/v1/search", q="bão").status_code == 200  # the others still answer
 
 
+def test_an_unexpected_error_is_a_500_in_one_line_without_a_traceback(sample_index: Index):
+    """The catch-all for bugs, on the application the CLI serves, with a route that fails."""
+    from starlette.testclient import TestClient
+
+    from searchidx.serve.app import Settings, create_app
+
+    app = create_app(Settings({"index": sample_index.path}))
+
+    def broken(request: object) -> None:
+        raise RuntimeError("a bug\nFile 'app.py', line 1")
+
+    app.add_route("/v1/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/v1/broken")
+    assert one_line_error(answer, 500) == "internal error (RuntimeError); the server's log has the details"
+
+
 def test_a_request_over_the_time_limit_is_a_503(sample_index: Index):
     with serving(sample_index.path, options=("--timeout", "0.001")) as slow:
         answer = get(slow, "/v1/search", q="bão OR lũ OR thi đua OR Hà Nội", facets="true", any="true")
@@ -218,6 +235,14 @@ def test_an_updated_or_rebuilt_index_is_served_without_a_restart(tmp_path: Path)
         assert get(live, "/v1/articles/b1").json()["title"] == "Bão số 3 vào Hà Nội"
 
 
+@pytest.mark.slow
+def test_several_worker_processes_serve_the_same_port(sample_index: Index):
+    with serving(sample_index.path, options=("--workers", "2")) as live:
+        answers = [get(live, "/v1/search", q="bão").json()["total"] for _ in range(8)]
+        assert answers == [sample_index.search("bão").total] * 8
+        assert len(worker_pids(live.process, 2)) >= 2
+
+
 def test_without_the_extra_serve_says_how_to_install_it():
     blocked = "import sys; sys.modules['uvicorn'] = None; from searchidx.cli import main; main(['serve'])"
     run = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True)
@@ -248,16 +273,16 @@ def _resources(pid: int) -> tuple[int, int]:
 
 @pytest.mark.slow
 def test_under_load_with_an_update_memory_and_open_files_stay_flat(tmp_path: Path, sample_index: Index):
-    """8 clients, 400 requests, the index rebuilt with one more article half-way: no errors."""
+    """8 clients, 400 requests; meanwhile an article is added (a commit) and then the
+    index is rebuilt (a new generation): no errors, and once every route has been
+    asked again, no memory or open files left behind by the old generation."""
     path = tmp_path / "index"
     shutil.copytree(sample_index.path, path)
-    update = write_jsonl(
-        tmp_path / "new.jsonl", [{"id": "load-1", "title": "Bão số 3 đổ bộ Hà Nội", "body": "Mưa lớn."}]
-    )
+    rebuilt = write_jsonl(tmp_path / "new.jsonl", [{"id": "load-2", "title": "Lũ quét ở Lào Cai", "body": "Mưa."}])
     clients, each = 8, 50
     timings: list[float] = []
     errors: list[str] = []
-    half_done = threading.Event()
+    a_third_done = threading.Event()
 
     def client(number: int, count: int) -> None:
         with httpx.Client(base_url=live.url, timeout=60) as http:
@@ -268,32 +293,43 @@ def test_under_load_with_an_update_memory_and_open_files_stay_flat(tmp_path: Pat
                 timings.append(time.perf_counter() - started)
                 if answer.status_code != (400 if "title:(" in str(params) else 200):
                     errors.append(f"{route} {params}: {answer.status_code} {answer.text[:200]}")
-                if len(timings) >= clients * each // 2:
-                    half_done.set()
+                if len(timings) >= clients * each // 3:
+                    a_third_done.set()
 
-    def start(count: int) -> list[threading.Thread]:
-        threads = [threading.Thread(target=client, args=(n, count)) for n in range(clients)]
-        for thread in threads:
+    def update() -> None:
+        assert a_third_done.wait(300)
+        Index(path).add([Article(id="load-1", title="Bão số 3 đổ bộ Hà Nội", body="Hà Nội mưa lớn vì bão.")])
+        # a new generation in one segment, as before the run: the old one's files must all close
+        Index(path).index_paths([shipped_corpus(), rebuilt], rebuild=True)
+
+    def run(work: list[threading.Thread]) -> None:
+        for thread in work:
             thread.start()
-        return threads
+        for thread in work:
+            thread.join()
+
+    def every_route_once() -> None:
+        run([threading.Thread(target=client, args=(n, len(LOAD_REQUESTS))) for n in range(clients)])
 
     with serving(path) as live:
-        for thread in start(len(LOAD_REQUESTS)):  # warm up: every route once a client
-            thread.join()
+        every_route_once()
         timings.clear()
         before = _resources(live.process.pid)
-        threads = start(each)
-        assert half_done.wait(300)
-        # a whole new generation, in one segment as before: the old one's files must all close
-        Index(path).index_paths([shipped_corpus(), update], rebuild=True)
-        for thread in threads:
-            thread.join()
+        run(
+            [
+                threading.Thread(target=update),
+                *(threading.Thread(target=client, args=(n, each)) for n in range(clients)),
+            ]
+        )
+        load = timings.copy()
+        every_route_once()  # on the new generation: the old one's searchers are retired
         after = _resources(live.process.pid)
-        assert get(live, "/v1/articles/load-1").status_code == 200  # the update is served
-    quantiles = statistics.quantiles(timings, n=20)
-    print(f"\n{len(timings)} requests, {clients} clients: p50 {quantiles[9] * 1000:.0f} ms, "
+        assert get(live, "/v1/articles/load-2").status_code == 200  # the rebuild is served
+        assert get(live, "/v1/articles/load-1").status_code == 404  # ...and only the rebuild
+    quantiles = statistics.quantiles(load, n=20)
+    print(f"\n{len(load)} requests, {clients} clients: p50 {quantiles[9] * 1000:.0f} ms, "
           f"p95 {quantiles[18] * 1000:.0f} ms; RSS {before[0] >> 20} -> {after[0] >> 20} MiB, "
           f"open files {before[1]} -> {after[1]}")  # fmt: skip
-    assert errors == [] and len(timings) == clients * each
+    assert errors == [] and len(load) == clients * each
     assert after[0] - before[0] < 50 * 2**20
     assert after[1] <= before[1] + 2  # a client connection or two may still be closing
