@@ -1,7 +1,8 @@
 """searchidx: full-text search for Vietnamese news.
 
 The library surface is small: ``Index`` (open, add, delete, search, iter_hits,
-similar, show, duplicates, stats) and the dataclasses it returns. The names are
+kwic, terms, trend, similar, show, duplicates, stats) and the dataclasses it returns.
+The names are
 imported on first use, so that ``searchidx --help`` does not load Whoosh or pyvi.
 """
 
@@ -17,12 +18,16 @@ if TYPE_CHECKING:
     from searchidx.corpus import Article, ReadOptions
     from searchidx.errors import SearchidxError
     from searchidx.index import BuildReport
+    from searchidx.kwic import KwicLine
     from searchidx.search import Hit, Results, SearchOptions
+    from searchidx.terms import SignificantTerm, SignificantTerms
+    from searchidx.trend import Trend, TrendRow
 
 _HOMES = {
     "Index": "api", "Stats": "api", "shipped_corpus": "api", "Article": "corpus", "ReadOptions": "corpus",
     "SearchidxError": "errors", "BuildReport": "index", "Hit": "search", "Results": "search",
-    "SearchOptions": "search",
+    "Trend": "trend", "TrendRow": "trend",
+    "SearchOptions": "search", "KwicLine": "kwic", "SignificantTerm": "terms", "SignificantTerms": "terms",
 }  # fmt: skip
 
 __all__ = [
@@ -30,11 +35,16 @@ __all__ = [
     "BuildReport",
     "Hit",
     "Index",
+    "KwicLine",
     "ReadOptions",
     "Results",
     "SearchOptions",
     "SearchidxError",
+    "SignificantTerm",
+    "SignificantTerms",
     "Stats",
+    "Trend",
+    "TrendRow",
     "__version__",
     "shipped_corpus",
 ]  # fmt: skip

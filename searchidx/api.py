@@ -18,11 +18,12 @@ releases them; an ``Index`` used again after ``close()`` reopens the index.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sysconfig
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,16 +32,22 @@ from whoosh.searching import Searcher
 
 from searchidx import fingerprint
 from searchidx import index as _index
+from searchidx import kwic as _kwic
 from searchidx import search as _search
 from searchidx import similar as _similar
+from searchidx import terms as _terms
+from searchidx import trend as _trend
 from searchidx.analysis import ANALYZER_VERSION, normalize
 from searchidx.corpus import Article, ReadOptions, Record, read_corpus, read_path
 from searchidx.errors import QueryError, UnknownArticle
 from searchidx.index import BuildReport, ProblemCallback, ProgressCallback, default_index_dir
+from searchidx.kwic import KwicLine
 from searchidx.limits import MAX_REJECTED
 from searchidx.query import valid_text
 from searchidx.readers import SearcherPool
 from searchidx.search import Hit, Results, SearchOptions
+from searchidx.terms import SignificantTerms
+from searchidx.trend import Period, Trend, TrendRow
 
 if TYPE_CHECKING:
     from searchidx.check import CheckReport
@@ -180,6 +187,37 @@ class Index:
         with self._searchers.acquire() as snapshot:
             yield from _search.iter_hits(snapshot.searcher, options)
 
+    def kwic(
+        self, query: str, *, width: int = 40, sort: str | None = None, limit: int | None = 25, **options: object
+    ) -> Iterator[KwicLine]:
+        """Keyword in context: each occurrence of the query's words or phrases in the
+        matching articles, with ``width`` characters of original text each side
+        (whole words); ``sort`` "left", "right" (by context) or "date"; ``limit``
+        None for every line. Filters as in ``search``.
+
+        >>> for line in index.kwic("mưa lớn", width=20, limit=2):
+        ...     print(f"{line.id} {line.left:>20} [{line.match}] {line.right}")
+        xa-hoi-01         Bão số 3 gây [mưa lớn] ở các tỉnh phía Bắc
+        xa-hoi-01     mạnh cấp 12, gây [mưa] rất to và ngập úng
+        """
+        search_options = SearchOptions(query=query, **options)  # type: ignore[arg-type]
+        with self._searchers.acquire() as snapshot:
+            lines = _kwic.kwic(snapshot.searcher, search_options, width=width, sort=sort)
+            yield from lines if limit is None else itertools.islice(lines, limit)
+
+    def terms(self, query: str = "", *, limit: int = 20, **options: object) -> SignificantTerms:
+        """The words unusually frequent in the articles matching the query compared
+        with the whole index, best first, like Elasticsearch's significant_terms
+        (JLH score; see ``searchidx.terms``). Filters as in ``search``.
+
+        >>> found = index.terms("bão", limit=2)
+        >>> found.matched, [(t.word, t.matches, t.documents) for t in found.terms]
+        (3, [('địa phương', 3, 4), ('nghìn', 3, 3)])
+        """
+        search_options = SearchOptions(query=query, **options)  # type: ignore[arg-type]
+        with self._searchers.acquire() as snapshot:
+            return _terms.significant_terms(snapshot.searcher, search_options, limit=limit)
+
     def show(self, doc_id: str) -> Article:
         """The stored article with this id (or URL).
 
@@ -225,6 +263,30 @@ class Index:
             return _similar.similar(
                 searcher, article, SearchOptions(**options), exclude_id=exclude,  # type: ignore[arg-type]
                 keep_duplicates=duplicates, explain=explain,
+            )  # fmt: skip
+
+    def trend(
+        self,
+        queries: Sequence[str],
+        *,
+        by: Period | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        categories: Sequence[str] = (),
+        sources: Sequence[str] = (),
+    ) -> Trend:
+        """Matching articles per day, week, month or year for each query, with
+        the share of the period's articles (see ``searchidx.trend``); ``by``
+        defaults to what suits the range.
+
+        >>> trend = index.trend(["bão", "lũ"], by="year")
+        >>> [(row.period, row.query, row.count) for row in trend.rows]
+        [('2024', 'bão', 3), ('2024', 'lũ', 2), ('2025', 'bão', 0), ('2025', 'lũ', 0)]
+        """
+        with self._searchers.acquire() as snapshot:
+            return _trend.trend(
+                snapshot.searcher, list(queries), by=by, date_from=date_from, date_to=date_to,
+                categories=tuple(categories), sources=tuple(sources),
             )  # fmt: skip
 
     def duplicates(self) -> list[list[str]]:
@@ -296,4 +358,7 @@ def _first_article(path: Path) -> Article:
     raise QueryError(f"no article could be read from {path}")
 
 
-__all__ = ["Article", "BuildReport", "Hit", "Index", "Results", "SearchOptions", "Stats", "shipped_corpus"]
+__all__ = [
+    "Article", "BuildReport", "Hit", "Index", "Results", "SearchOptions", "Stats", "Trend", "TrendRow",
+    "shipped_corpus",
+]  # fmt: skip

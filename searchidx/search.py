@@ -52,6 +52,7 @@ from searchidx.analysis import (
     query_words,
 )
 from searchidx.errors import QueryError
+from searchidx.hints import hints
 from searchidx.minimum_match import AtLeast
 from searchidx.query import (
     FACETS,
@@ -70,7 +71,7 @@ from searchidx.query import (
     parse,
     valid_text,
 )
-from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, unpack_spans
+from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, snippet_size, unpack_spans
 
 FIELD_WEIGHTS = {"title": 2.5, "sapo": 1.5, "body": 1.0}
 WORD_WEIGHT = 0.5
@@ -99,6 +100,7 @@ class SearchOptions:
     facets: bool = False
     snippets: bool = True
     match_any: bool = False  # rank articles that have any of the words, not only all
+    snippet_chars: int | None = None  # the longest snippet; None: up to 3 sentences of ~200 characters
 
     def __post_init__(self) -> None:
         for text in (self.query, *self.categories, *self.sources):
@@ -209,7 +211,7 @@ SHORT_QUERY = 4
 MOST_WORDS = 0.6
 # without diacritics, phrases only: "ha" is "Hà" more often than "hả"
 _QUESTIONS = QUESTION_WORDS | {fold(w) for w in QUESTION_WORDS if " " in w}
-_LIGHT_TERMS = frozenset(
+LIGHT_TERMS = frozenset(
     form for words in (STOP_WORDS, QUESTION_WORDS) for word in words for form in itertools.chain(*query_syllables(word))
 )
 
@@ -241,7 +243,7 @@ def matching_rule(terms: Sequence[str], match_any: bool, relaxed: bool = False) 
     if len(terms) <= (SHORT_QUERY if relaxed or _asks(terms) else LONG_QUERY):
         return Matching(tuple(terms), len(terms))
     unique = list(dict.fromkeys(terms))
-    meaningful = [t for t in unique if t not in _LIGHT_TERMS] or unique
+    meaningful = [t for t in unique if t not in LIGHT_TERMS] or unique
     optional = tuple(t for t in unique if t not in meaningful)
     return Matching(tuple(meaningful), math.ceil(MOST_WORDS * len(meaningful)), optional)
 
@@ -367,22 +369,37 @@ def search_filter(options: SearchOptions) -> wq.Query | None:
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-def match_terms(node: Node | None) -> MatchTerms:
-    """The terms worth highlighting: those of positive text and phrase clauses."""
+def match_terms(node: Node | None, units: bool = False) -> MatchTerms:
+    """The terms worth highlighting: those of positive text and phrase clauses.
+    With ``units``, also what an occurrence must hold (``snippets.occurrences``):
+    each quoted phrase; each word of a text clause as pyvi segments it ("bão miền
+    Trung": "bão", "miền trung"); a text typed without diacritics, which pyvi
+    cannot segment, as its syllables in order ("ha noi")."""
     exact: set[str] = set()
     folded: set[str] = set()
+    found: set[tuple[str, ...]] = set()
 
     def walk(n: Node | None) -> None:
         if isinstance(n, (Text, Phrase)):
             accented = has_diacritics(n.text)
-            for e, f in query_syllables(n.text):
-                (exact if accented else folded).add(e if accented else f)
+            typed = [e if accented else f for e, f in query_syllables(n.text)]
+            (exact if accented else folded).update(typed)
+            if units:
+                found.update(_units(n, typed, accented))
         elif isinstance(n, (And, Or)):
             for child in n.nodes:
                 walk(child)
 
     walk(node)
-    return MatchTerms(frozenset(exact), frozenset(folded))
+    return MatchTerms(frozenset(exact), frozenset(folded), frozenset(found))
+
+
+def _units(node: Text | Phrase, typed: list[str], accented: bool) -> list[tuple[str, ...]]:
+    if isinstance(node, Phrase) or not accented:
+        return [tuple(typed)]
+    words = [tuple(w.split(WORD_JOINER)) for w in query_words(node.text)]
+    in_words = {syllable for word in words for syllable in word}
+    return words + [(t,) for t in typed if t not in in_words]
 
 
 # --- running searches ------------------------------------------------------------------
@@ -397,8 +414,11 @@ def compile_query(options: SearchOptions, reader: IndexReader, relaxed: bool = F
     return parsed, to_whoosh(parsed.node, reader, options.match_any, relaxed)
 
 
-def make_hit(searcher: Searcher, docnum: int, rank: int, score: float | None, terms: MatchTerms | None) -> Hit:
-    """A hit from a stored document; ``terms`` None means no snippet."""
+def make_hit(
+    searcher: Searcher, docnum: int, rank: int, score: float | None, terms: MatchTerms | None, chars: int | None = None
+) -> Hit:
+    """A hit from a stored document; ``terms`` None means no snippet, ``chars`` the
+    longest snippet."""
     doc = searcher.stored_fields(docnum)
     title = doc.get("title", "")
     hit = Hit(
@@ -408,12 +428,12 @@ def make_hit(searcher: Searcher, docnum: int, rank: int, score: float | None, te
     if terms is not None:
         spans = doc.get("spans", {})
         hit.title_highlights = highlight_spans(title, unpack_spans(spans.get("title", b"")), terms)
-        snippet = _article_snippet(doc, terms)
+        snippet = _article_snippet(doc, terms, chars)
         hit.snippet, hit.highlights = snippet.text, snippet.highlights
     return hit
 
 
-def _article_snippet(doc: dict, terms: MatchTerms) -> Snippet:  # type: ignore[type-arg]
+def _article_snippet(doc: dict, terms: MatchTerms, chars: int | None) -> Snippet:  # type: ignore[type-arg]
     """The snippet is drawn from the lead and the body as one text."""
     sapo, body = doc.get("sapo", ""), doc.get("body", "")
     spans = doc.get("spans", {})
@@ -423,7 +443,7 @@ def _article_snippet(doc: dict, terms: MatchTerms) -> Snippet:  # type: ignore[t
         base = len(sapo) + 1 if sapo else 0
         words += [(s + base, e + base) for s, e in unpack_spans(spans.get("body", b""))]
         text = f"{sapo}\n{body}" if sapo else body
-    return make_snippet(text, words, terms)
+    return make_snippet(text, words, terms, *snippet_size(chars))
 
 
 def search(searcher: Searcher, options: SearchOptions) -> Results:
@@ -455,10 +475,14 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
     terms = match_terms(node) if options.snippets else None
     window = range(options.offset, len(ranked.docnums))
     hits = [
-        make_hit(searcher, ranked.docnums[i], i + 1, ranked.scores[i] if by_relevance else None, terms) for i in window
+        make_hit(
+            searcher, ranked.docnums[i], i + 1, ranked.scores[i] if by_relevance else None, terms, options.snippet_chars
+        )
+        for i in window
     ]
     total = ranked.total
-    out = Results(options.query, total, 0.0, hits, facets=ranked.facets, warnings=list(parsed.warnings))
+    warnings = [*parsed.warnings, *hints(searcher, options, node, total)]
+    out = Results(options.query, total, 0.0, hits, facets=ranked.facets, warnings=warnings)
     out.matching, out.matching_note = describe_matching(node, options.match_any, relaxed)
     if total == 0 and node is not None:
         out.suggestion = suggest(searcher, options)

@@ -136,7 +136,7 @@ def similar(
     highlight = match_terms(Text(" ".join(k.label for k in terms))) if options.snippets else None
     hits = []
     for rank, c in enumerate(kept[options.offset : wanted], options.offset + 1):
-        hit = make_hit(searcher, c.docnum, rank, c.score, highlight)
+        hit = make_hit(searcher, c.docnum, rank, c.score, highlight, options.snippet_chars)
         hit.duplicates, hit.shared_terms = c.duplicates, c.shared
         hits.append(hit)
     out = Results(article.title, ranked.total, 0.0, hits)
