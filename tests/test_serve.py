@@ -4,6 +4,7 @@ picking up index updates without a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -118,6 +119,21 @@ def bare(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFD", text.lower()) if not unicodedata.combining(c))
 
 
+def test_kwic_terms_and_trend_answer_as_the_library_does(server: Server, sample_index: Index):
+    kwic = get(server, "/v1/kwic", q="mưa lớn", width=20, limit=3).json()
+    assert kwic == {
+        "query": "mưa lớn",
+        "lines": [line.to_dict() for line in sample_index.kwic("mưa lớn", width=20, limit=3)],
+    }
+    terms = get(server, "/v1/terms", q="bão", limit=5).json()
+    assert terms == orjson.loads(orjson.dumps(sample_index.terms("bão", limit=5).to_dict()))
+    answer = httpx.get(
+        f"{server.url}/v1/trend", params=[("q", "bão"), ("q", "lũ"), ("by", "month"), ("from", "2024-01-01")]
+    )
+    expected = sample_index.trend(["bão", "lũ"], by="month", date_from=datetime(2024, 1, 1).date())
+    assert answer.json() == orjson.loads(orjson.dumps(expected.to_dict())) and expected.rows
+
+
 def one_line_error(answer: httpx.Response, status: int) -> str:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/json"
@@ -163,6 +179,24 @@ def test_a_bad_posted_text_is_a_400(server: Server, body: bytes, says: str):
     assert says in one_line_error(answer, 400)
 
 
+@pytest.mark.parametrize(
+    ("route", "params", "says"),
+    [
+        ("/v1/trend", [("q", "bão"), ("by", "fortnight")], "unknown period 'fortnight'"),
+        ("/v1/trend", [], "give from 1 to 10 queries"),
+        ("/v1/trend", [("q", str(n)) for n in range(11)], "give from 1 to 10 queries"),
+        ("/v1/trend", [("q", "bão"), ("to", "2024-1-1x")], "bad date for to"),
+        ("/v1/kwic", [("q", "bão"), ("sort", "middle")], "unknown kwic sort"),
+        ("/v1/kwic", [("q", "bão"), ("width", "0")], "width out of range"),
+        ("/v1/terms", [("q", "bão"), ("limit", "1000")], "limit out of range"),
+        ("/v1/similar", [("id", "xa-hoi-02"), ("sort", "date")], "unknown parameter 'sort'"),
+        ("/v1/similar", [], "give an article id"),
+    ],
+)
+def test_bad_input_to_the_other_routes_is_a_400(server: Server, route: str, params: list, says: str):
+    assert says in one_line_error(httpx.get(f"{server.url}{route}", params=params), 400)
+
+
 def test_unknown_ids_indexes_and_routes_are_404(server: Server):
     assert "no article with id" in one_line_error(get(server, "/v1/articles/Vi tinh/VT_TT_ (2446)"), 404)
     assert "no article" in one_line_error(get(server, "/v1/similar", id="nope"), 404)
@@ -178,8 +212,6 @@ def test_a_missing_or_incompatible_index_is_a_503_that_says_why(server: Server):
 
 def test_an_unexpected_error_is_a_500_in_one_line_without_a_traceback(sample_index: Index):
     """The catch-all for bugs, on the application the CLI serves, with a route that fails."""
-    from starlette.testclient import TestClient
-
     from searchidx.serve.app import Settings, create_app
 
     app = create_app(Settings({"index": sample_index.path}))
@@ -188,8 +220,13 @@ def test_an_unexpected_error_is_a_500_in_one_line_without_a_traceback(sample_ind
         raise RuntimeError("a bug\nFile 'app.py', line 1")
 
     app.add_route("/v1/broken", broken)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        answer = client.get("/v1/broken")
+
+    async def ask() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://server") as client:
+            return await client.get("/v1/broken")
+
+    answer = asyncio.run(ask())
     assert one_line_error(answer, 500) == "internal error (RuntimeError); the server's log has the details"
 
 
@@ -202,13 +239,24 @@ def test_a_request_over_the_time_limit_is_a_503(sample_index: Index):
 def test_the_openapi_description_documents_every_route_and_shape(server: Server):
     spec = get(server, "/v1/openapi.json").json()
     paths = set(spec["paths"])
-    assert paths == {"/v1/search", "/v1/similar", "/v1/articles/{id}", "/v1/stats", "/v1/duplicates", "/v1/indexes"}
+    assert paths == {
+        "/v1/search", "/v1/similar", "/v1/articles/{id}", "/v1/kwic", "/v1/terms", "/v1/trend", "/v1/stats",
+        "/v1/duplicates", "/v1/indexes",
+    }  # fmt: skip
     schemas = spec["components"]["schemas"]
     results = get(server, "/v1/similar", id="xa-hoi-02", explain="true").json()
     assert set(results) <= set(schemas["Results"]["properties"])
     assert set(results["hits"][0]) <= set(schemas["Hit"]["properties"])
     assert set(get(server, "/v1/stats").json()) == set(schemas["Stats"]["properties"])
     assert set(get(server, "/v1/articles/van-hoa-03").json()) == set(schemas["Article"]["properties"])
+    kwic = get(server, "/v1/kwic", q="bão").json()
+    assert set(kwic["lines"][0]) == set(schemas["Kwic"]["properties"]["lines"]["items"]["properties"])
+    terms = get(server, "/v1/terms", q="bão").json()
+    assert set(terms) == set(schemas["Terms"]["properties"])
+    assert set(terms["terms"][0]) == set(schemas["Terms"]["properties"]["terms"]["items"]["properties"])
+    trend = get(server, "/v1/trend", q="bão").json()
+    assert set(trend) == set(schemas["Trend"]["properties"])
+    assert set(trend["rows"][0]) == set(schemas["Trend"]["properties"]["rows"]["items"]["properties"])
 
 
 def test_the_page_ships_with_the_package_and_loads_nothing_from_elsewhere(server: Server):

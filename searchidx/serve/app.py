@@ -35,13 +35,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from searchidx.api import Index
 from searchidx.errors import SearchidxError, UnknownArticle
 from searchidx.limits import REQUEST_TIMEOUT
-from searchidx.query import SORTS
+from searchidx.query import PERIODS, SORTS
 from searchidx.serve.openapi import openapi
 
 API = "/v1"
 MAX_LIMIT = 100  # hits a page
 MAX_OFFSET = 10_000  # as deep as paging goes (Elasticsearch's max_result_window)
 MAX_BODY_BYTES = 1 << 20  # a posted text: more than any real article
+MAX_KWIC_LINES = 1000
+MAX_TREND_QUERIES = 10
 THREADS = 4  # library calls running at once in one server process
 ENVIRONMENT = "SEARCHIDX_SERVE"  # the settings, for uvicorn's worker processes
 STATIC = Path(__file__).resolve().parent / "static"
@@ -50,6 +52,7 @@ SEARCH_PARAMETERS = {"q", "index", "from", "to", "category", "source", "sort", "
                      "snippets", "any"}  # fmt: skip
 SIMILAR_PARAMETERS = {"id", "index", "from", "to", "category", "source", "limit", "offset", "page", "duplicates",
                       "explain"}  # fmt: skip
+FILTERS = {"index", "from", "to", "category", "source"}
 
 T = TypeVar("T")
 
@@ -166,8 +169,16 @@ def _day(params: QueryParams, name: str) -> datetime | None:
         raise ApiError(400, f"bad date for {name}: {text[:40]!r} (expected YYYY-MM-DD)") from None
 
 
+def _filters(params: QueryParams) -> dict[str, object]:
+    """The filters every route over articles takes: dates, categories, sources."""
+    return {
+        "date_from": _day(params, "from"), "date_to": _day(params, "to"),
+        "categories": tuple(params.getlist("category")), "sources": tuple(params.getlist("source")),
+    }  # fmt: skip
+
+
 def _page_and_filters(params: QueryParams) -> dict[str, object]:
-    """Options search and similar share: paging, dates, categories and sources."""
+    """Options search and similar share: paging and the filters."""
     limit = _integer(params, "limit", 10, 0, MAX_LIMIT)
     offset = _integer(params, "offset", 0, 0, MAX_OFFSET)
     if "page" in params:
@@ -175,10 +186,7 @@ def _page_and_filters(params: QueryParams) -> dict[str, object]:
         offset = (page - 1) * limit
         if offset > MAX_OFFSET:
             raise ApiError(400, f"page out of range: {page} starts at hit {offset + 1} (at most {MAX_OFFSET})")
-    return {
-        "limit": limit, "offset": offset, "date_from": _day(params, "from"), "date_to": _day(params, "to"),
-        "categories": tuple(params.getlist("category")), "sources": tuple(params.getlist("source")),
-    }  # fmt: skip
+    return {"limit": limit, "offset": offset, **_filters(params)}
 
 
 async def _body_text(request: Request) -> str:
@@ -218,6 +226,9 @@ class Service:
             Route(f"{API}/search", self.search),
             Route(f"{API}/similar", self.similar, methods=["GET", "POST"]),
             Route(f"{API}/articles/{{id:path}}", self.show),
+            Route(f"{API}/kwic", self.kwic),
+            Route(f"{API}/terms", self.terms),
+            Route(f"{API}/trend", self.trend),
             Route(f"{API}/stats", self.stats),
             Route(f"{API}/duplicates", self.duplicates),
             Route(f"{API}/indexes", self.list_indexes),
@@ -278,6 +289,46 @@ class Service:
         article = await self.run(functools.partial(index.show, request.path_params["id"]))
         return JSON(article.to_dict())
 
+    async def kwic(self, request: Request) -> Response:
+        """Keyword in context: each occurrence of the query's words in the matches."""
+        params = request.query_params
+        _check_known(params, FILTERS | {"q", "width", "sort", "limit"})
+        query, sort = params.get("q", ""), params.get("sort")
+        width = _integer(params, "width", 40, 1, 200)
+        limit = _integer(params, "limit", 25, 0, MAX_KWIC_LINES)
+        filters, index = _filters(params), self._index(params)
+
+        def lines() -> list[dict[str, object]]:
+            return [line.to_dict() for line in index.kwic(query, width=width, sort=sort, limit=limit, **filters)]
+
+        return JSON({"query": query, "lines": await self.run(lines)})
+
+    async def terms(self, request: Request) -> Response:
+        """The words unusually frequent in the matches."""
+        params = request.query_params
+        _check_known(params, FILTERS | {"q", "limit"})
+        limit = _integer(params, "limit", 20, 0, MAX_LIMIT)
+        index = self._index(params)
+        call = functools.partial(index.terms, params.get("q", ""), limit=limit, **_filters(params))
+        return JSON((await self.run(call)).to_dict())
+
+    async def trend(self, request: Request) -> Response:
+        """Matching articles per period for each query (``q`` repeated)."""
+        params = request.query_params
+        _check_known(params, FILTERS | {"q", "by"})
+        queries, by = params.getlist("q"), params.get("by")
+        if not 1 <= len(queries) <= MAX_TREND_QUERIES:
+            raise ApiError(400, f"give from 1 to {MAX_TREND_QUERIES} queries (q=...&q=...), not {len(queries)}")
+        if by is not None and by not in PERIODS:
+            raise ApiError(400, f"unknown period {by[:40]!r} (one of {', '.join(PERIODS)})")
+        start, end, index = _day(params, "from"), _day(params, "to"), self._index(params)
+        call = functools.partial(
+            index.trend, queries, by=by,  # type: ignore[arg-type]
+            date_from=start.date() if start else None, date_to=end.date() if end else None,
+            categories=params.getlist("category"), sources=params.getlist("source"),
+        )  # fmt: skip
+        return JSON((await self.run(call)).to_dict())
+
     async def stats(self, request: Request) -> Response:
         index = self._index(request.query_params)
         return JSON((await self.run(index.stats)).to_dict())
@@ -291,7 +342,7 @@ class Service:
         return JSON({"indexes": [{"name": name, "path": str(index.path)} for name, index in self.indexes.items()]})
 
     async def openapi(self, request: Request) -> Response:
-        return JSON(openapi(MAX_LIMIT, MAX_OFFSET, MAX_BODY_BYTES))
+        return JSON(openapi(MAX_LIMIT, MAX_OFFSET, MAX_BODY_BYTES, MAX_KWIC_LINES, MAX_TREND_QUERIES))
 
 
 # --- errors -----------------------------------------------------------------------------

@@ -4,7 +4,7 @@ where the JSON shapes (the library's ``to_dict()``) are written down for clients
 from __future__ import annotations
 
 from searchidx._version import __version__
-from searchidx.query import SORTS
+from searchidx.query import PERIODS, SORTS
 
 
 def _string(description: str = "", **more: object) -> dict[str, object]:
@@ -66,6 +66,30 @@ SCHEMAS: dict[str, object] = {
         "cluster": {"type": "integer"}, "size": {"type": "integer"}, "ids": _array(_string()),
     }))}),
     "Indexes": _object({"indexes": _array(_object({"name": _string(), "path": _string()}))}),
+    "Kwic": _object({"query": _string(), "lines": _array(_object({
+        "id": _string(), "date": _DATE, "field": _string("title, sapo or body"),
+        "start": {"type": "integer", "description": "where the match starts in the field, in characters"},
+        "left": _string(), "match": _string(), "right": _string(),
+    }))}),
+    "Terms": _object({
+        "query": _string(), "matched": {"type": "integer"}, "documents": {"type": "integer"},
+        "sampled": {"type": "integer"},
+        "terms": _array(_object({
+            "word": _string(), "matches": {"type": "integer"}, "documents": {"type": "integer"},
+            "score": {"type": "number", "description": "JLH, as Elasticsearch's significant_terms"},
+        })),
+    }),
+    "Trend": _object({
+        "by": {"enum": list(PERIODS)}, "from": _nullable("string", format="date"),
+        "to": _nullable("string", format="date"),
+        "queries": _array(_object({"query": _string(), "total": {"type": "integer"}, "undated": {"type": "integer"}})),
+        "rows": _array(_object({
+            "period": _string("2026-02-03, 2026-W05, 2026-02 or 2026"), "start": _string(format="date"),
+            "end": _string(format="date"), "query": _string(), "count": {"type": "integer"},
+            "articles": {"type": "integer", "description": "the period's articles that pass the filters"},
+            "share": {"type": "number"},
+        })),
+    }),
 }
 # fmt: on
 
@@ -91,19 +115,23 @@ def _responses(schema: str, description: str) -> dict[str, object]:
     return {"200": _response(schema, description), **_ERRORS}
 
 
-def openapi(max_limit: int, max_offset: int, max_body: int) -> dict[str, object]:
+def openapi(max_limit: int, max_offset: int, max_body: int, max_lines: int, max_queries: int) -> dict[str, object]:
     integer = {"type": "integer"}
     index = _parameter("index", _string(), "which index (GET /v1/indexes); default the first")
-    paging = [
-        _parameter("limit", {**integer, "minimum": 0, "maximum": max_limit, "default": 10}, "hits a page"),
-        _parameter("offset", {**integer, "minimum": 0, "maximum": max_offset, "default": 0}, "hits to skip"),
-        _parameter("page", {**integer, "minimum": 1}, "page number (sets offset from limit)"),
+    filters = [
         _parameter("from", _string(format="date"), "only articles from this day on (YYYY-MM-DD)"),
         _parameter("to", _string(format="date"), "only articles up to this day, inclusive"),
         _parameter("category", _array(_string()), "only these categories (repeatable; accents, case ignored)"),
         _parameter("source", _array(_string()), "only these sources (repeatable)"),
         index,
     ]
+    paging = [
+        _parameter("limit", {**integer, "minimum": 0, "maximum": max_limit, "default": 10}, "hits a page"),
+        _parameter("offset", {**integer, "minimum": 0, "maximum": max_offset, "default": 0}, "hits to skip"),
+        _parameter("page", {**integer, "minimum": 1}, "page number (sets offset from limit)"),
+        *filters,
+    ]
+    query = _parameter("q", _string(), "a query, as for /v1/search")
     flag = {"type": "boolean", "default": False}
     results = _responses("Results", "the hits")
     return {
@@ -142,6 +170,34 @@ def openapi(max_limit: int, max_offset: int, max_body: int) -> dict[str, object]
                 "summary": "One whole article",
                 "parameters": [_parameter("id", _string(), "the article's id or URL", "path"), index],
                 "responses": _responses("Article", "the article"),
+            }},
+            "/v1/kwic": {"get": {
+                "summary": "Keyword in context: each occurrence of the query's words in the matches",
+                "parameters": [
+                    query, _parameter("width", {**integer, "minimum": 1, "maximum": 200, "default": 40},
+                                      "characters of context each side (whole words)"),
+                    _parameter("sort", {"enum": ["left", "right", "date"]}, "order (default: as found)"),
+                    _parameter("limit", {**integer, "minimum": 0, "maximum": max_lines, "default": 25}, "lines"),
+                    *filters,
+                ],
+                "responses": _responses("Kwic", "the lines"),
+            }},
+            "/v1/terms": {"get": {
+                "summary": "Words unusually frequent in the matches (significant terms)",
+                "parameters": [
+                    query, _parameter("limit", {**integer, "minimum": 0, "maximum": max_limit, "default": 20}, "words"),
+                    *filters,
+                ],
+                "responses": _responses("Terms", "the words, best first"),
+            }},
+            "/v1/trend": {"get": {
+                "summary": "Matching articles per period for each query",
+                "parameters": [
+                    _parameter("q", _array(_string()), f"the queries (repeat q, 1 to {max_queries})"),
+                    _parameter("by", {"enum": list(PERIODS)}, "the period (default: what suits the range)"),
+                    *filters,
+                ],
+                "responses": _responses("Trend", "a row per period and query"),
             }},
             "/v1/stats": {"get": {"summary": "Size, fields, versions and dates of the index", "parameters": [index],
                                   "responses": _responses("Stats", "the figures")}},
