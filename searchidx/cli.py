@@ -28,7 +28,7 @@ import orjson
 
 from searchidx._version import __version__
 from searchidx.errors import IndexNotFound, SearchidxError
-from searchidx.limits import MAX_RECORD_CHARS, MAX_REJECTED
+from searchidx.limits import MAX_RECORD_CHARS, MAX_REJECTED, REQUEST_TIMEOUT
 from searchidx.query import FACETS, PERIODS, SORTS
 
 if TYPE_CHECKING:  # the library is imported by the commands that use it: --help stays fast
@@ -900,3 +900,49 @@ def delete_command(ids: tuple[str, ...], index_dir: Path | None, wait: float) ->
     click.echo(f"deleted {deleted} of {len(ids)}", err=True)
     if deleted < len(ids):
         sys.exit(2)
+
+
+@main.command("serve")
+@click.option(
+    "--index", "index_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    help="Index directory to serve, named by its last part (repeatable; the first is the default) "
+    "[default: as for search].",
+)  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (127.0.0.1: this machine).")
+@click.option("--port", default=8750, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Server processes.")
+@click.option(
+    "--timeout", type=click.FloatRange(0, min_open=True), default=REQUEST_TIMEOUT, show_default=True,
+    help="Seconds a request may take before it is answered 503.",
+)  # fmt: skip
+@handles_errors
+def serve_command(index_dirs: tuple[Path, ...], host: str, port: int, workers: int, timeout: float) -> None:
+    """Serve the indexes over HTTP: a JSON API under /v1/ and a search page at /. Read-only;
+    a rebuilt or updated index is picked up without a restart."""
+    try:
+        import uvicorn
+
+        from searchidx.serve.app import ENVIRONMENT, Settings
+    except ImportError:
+        raise SearchidxError("serve needs its extra: pip install 'searchidx[serve]'") from None
+    from searchidx.api import Index
+
+    paths = list(index_dirs) or [_open_for_reading(None).path]
+    indexes = {path.name: path for path in paths}
+    if len(indexes) < len(paths):
+        raise click.BadParameter("two index directories have the same name", param_hint="--index")
+    for path in paths:
+        try:
+            Index.open(path).close()
+        except SearchidxError as error:
+            click.echo(_printable(f"searchidx: warning: {error}; its requests get 503 until it can be read"), err=True)
+    os.environ[ENVIRONMENT] = Settings(indexes, timeout=timeout).to_json()
+    address = f"[{host}]" if ":" in host else host
+    click.echo(
+        _printable(f"searchidx: serving {', '.join(indexes)} at http://{address}:{port}/ (JSON API under /v1/)"),
+        err=True,
+    )
+    uvicorn.run(
+        "searchidx.serve.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+        limit_concurrency=256, log_level="warning",
+    )  # fmt: skip

@@ -16,6 +16,7 @@ from __future__ import annotations
 import _codecs
 import io
 import pickle
+import threading
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -91,8 +92,19 @@ class _Tagger(NamedTuple):
     model: bytes  # CRFsuite reads the model in place: it must live as long as the tagger
 
 
-@cache
+_opening = threading.Lock()
+
+
 def _tagger() -> _Tagger:
+    """The process's one tagger. Threads that first segment at once (a server's first
+    requests) each opened one, and the model of those dropped was freed while they
+    read it: a segfault."""
+    with _opening:
+        return _open_tagger()
+
+
+@cache
+def _open_tagger() -> _Tagger:
     import pycrfsuite
 
     data = model_bytes()

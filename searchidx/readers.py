@@ -32,6 +32,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
+from searchidx import execute
 from searchidx import index as _index
 from searchidx.errors import CorruptIndex
 from searchidx.search import weighting
@@ -109,7 +110,7 @@ class SearcherPool:
             if snapshot.state == self._state and len(self._idle) < self.max_idle:
                 self._idle.append(snapshot)
                 return
-        snapshot.searcher.close()
+        _close(snapshot)
 
     def _latest(self) -> State | None:
         """The index's current state, or None if its generation changed (a rebuild
@@ -136,6 +137,11 @@ class SearcherPool:
 
     def _retire(self) -> None:
         for snapshot in self._idle:
-            snapshot.searcher.close()
+            _close(snapshot)
         self._idle.clear()
         self._state = self._ix = None
+
+
+def _close(snapshot: Snapshot) -> None:
+    execute.release(snapshot.searcher)
+    snapshot.searcher.close()

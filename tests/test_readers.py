@@ -47,6 +47,19 @@ def open_files() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def files_under(path: Path) -> list[str]:
+    """The files under ``path`` that this process holds open."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except FileNotFoundError:  # the listing's own descriptor, closed by now
+            continue
+        if target.startswith(f"{path}/"):
+            held.append(target)
+    return held
+
+
 def rss_mb() -> float:
     gc.collect()
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -95,6 +108,23 @@ def wave(index: Index, articles: list[Article], numbers: range, errors: list[Bas
         t.start()
     for t in threads:
         t.join()
+
+
+def test_a_closed_index_closes_its_files_without_the_cycle_collector(tmp_path, articles):
+    """A server retires a searcher on every commit: its files (mapped segments) must
+    close then, not whenever the cycle collector next runs."""
+    index = Index(tmp_path / "ix")
+    index.add(articles)
+    gc.collect()
+    gc.disable()
+    try:
+        index.search("ha noi", facets=True)
+        index.similar(articles[0].id, limit=5)
+        index.show(articles[1].id)
+        index.close()
+        assert files_under(index.path) == []
+    finally:
+        gc.enable()
 
 
 @pytest.mark.slow
