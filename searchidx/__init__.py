@@ -14,13 +14,14 @@ from searchidx._version import __version__
 
 if TYPE_CHECKING:
     from searchidx.api import Index, Stats, shipped_corpus
-    from searchidx.corpus import Article, ReadOptions
+    from searchidx.article import Article
+    from searchidx.corpus import ReadOptions
     from searchidx.errors import SearchidxError
     from searchidx.index import BuildReport
     from searchidx.search import Hit, Results, SearchOptions
 
 _HOMES = {
-    "Index": "api", "Stats": "api", "shipped_corpus": "api", "Article": "corpus", "ReadOptions": "corpus",
+    "Index": "api", "Stats": "api", "shipped_corpus": "api", "Article": "article", "ReadOptions": "corpus",
     "SearchidxError": "errors", "BuildReport": "index", "Hit": "search", "Results": "search",
     "SearchOptions": "search",
 }  # fmt: skip

@@ -34,7 +34,8 @@ from searchidx import index as _index
 from searchidx import search as _search
 from searchidx import similar as _similar
 from searchidx.analysis import ANALYZER_VERSION, normalize
-from searchidx.corpus import Article, ReadOptions, Record, read_corpus, read_path
+from searchidx.article import Article, Record
+from searchidx.corpus import ReadOptions, read_corpus, read_path
 from searchidx.errors import QueryError, UnknownArticle
 from searchidx.index import BuildReport, ProblemCallback, ProgressCallback, default_index_dir
 from searchidx.limits import MAX_REJECTED

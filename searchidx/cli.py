@@ -29,7 +29,7 @@ from searchidx.query import FACETS, SORTS
 
 if TYPE_CHECKING:  # the library is imported by the commands that use it: --help stays fast
     from searchidx.api import Index
-    from searchidx.corpus import Reject, Warn
+    from searchidx.article import Reject, Warn
     from searchidx.index import BuildReport
     from searchidx.search import Hit, Results
 
@@ -323,7 +323,8 @@ def index_command(
     Reads JSON Lines (.jsonl, .jsonl.gz), JSON arrays, CSV, .txt page text and
     folders of them. A repeated id updates the article."""
     from searchidx.api import Index, shipped_corpus
-    from searchidx.corpus import ReadOptions, Reject, count_records, open_problem_log, read_corpus
+    from searchidx.article import Reject
+    from searchidx.corpus import ReadOptions, count_records, open_problem_log, read_corpus
 
     paths = paths or (shipped_corpus(),)
     reject_log = open_problem_log(rejects, paths) if rejects else None

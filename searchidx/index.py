@@ -58,7 +58,7 @@ from whoosh.writing import SegmentWriter
 from searchidx import safe_unpickle  # noqa: F401  (opening a crafted index must not run its code)
 from searchidx._version import __version__
 from searchidx.analysis import ANALYZER_VERSION, VietnameseAnalyzer, analyze, key
-from searchidx.corpus import Article, Record, Reject, Warn
+from searchidx.article import Article, Record, Reject, Warn
 from searchidx.errors import BuildRefused, IncompatibleIndex, IndexLocked, IndexNotFound, IndexWriteFailed
 from searchidx.fingerprint import signature
 from searchidx.limits import MAX_REJECTED

@@ -23,7 +23,7 @@ from whoosh.searching import Searcher
 
 from searchidx import execute
 from searchidx.analysis import FOLDED, STOP_WORDS, WORD_JOINER, analyze
-from searchidx.corpus import Article
+from searchidx.article import Article
 from searchidx.errors import QueryError
 from searchidx.fingerprint import DUPLICATE_THRESHOLD, signature, similarity
 from searchidx.query import Text
