@@ -29,18 +29,20 @@ from typing import TYPE_CHECKING
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from searchidx import fingerprint
+from searchidx import fingerprint, generations
 from searchidx import index as _index
 from searchidx import search as _search
 from searchidx import similar as _similar
-from searchidx.analysis import ANALYZER_VERSION, normalize
+from searchidx.analysis import ANALYZER_VERSION
 from searchidx.article import Article, Record
 from searchidx.corpus import ReadOptions, read_corpus, read_path
 from searchidx.errors import QueryError, UnknownArticle
-from searchidx.index import BuildReport, ProblemCallback, ProgressCallback, default_index_dir
+from searchidx.generations import default_index_dir
+from searchidx.index import BuildReport, ProblemCallback, ProgressCallback
 from searchidx.limits import MAX_REJECTED
 from searchidx.query import valid_text
 from searchidx.readers import SearcherPool
+from searchidx.schema import article_id, stored_article
 from searchidx.search import Hit, Results, SearchOptions
 
 if TYPE_CHECKING:
@@ -95,7 +97,7 @@ class Index:
             return index
 
     def exists(self) -> bool:
-        return _index.current_generation(self.path) is not None
+        return generations.current_generation(self.path) is not None
 
     def close(self) -> None:
         """Close the open searchers (idempotent); calls in progress finish first."""
@@ -152,7 +154,7 @@ class Index:
         )  # fmt: skip
 
     def delete(self, ids: Iterable[str], wait: float = 0.0) -> int:
-        return _index.delete(self.path, [_article_id(i) for i in ids], wait=wait)
+        return _index.delete(self.path, [article_id(i) for i in ids], wait=wait)
 
     # -- reading --
 
@@ -188,7 +190,7 @@ class Index:
         'Triển lãm tranh thuỷ mặc hoà cùng không gian phố cổ'
         """
         with self._searchers.acquire() as snapshot:
-            return _stored_article(self._stored(snapshot.searcher, doc_id))
+            return stored_article(self._stored(snapshot.searcher, doc_id))
 
     def similar(
         self,
@@ -210,7 +212,7 @@ class Index:
             searcher = snapshot.searcher
             exclude = None
             if doc_id is not None:
-                article = _stored_article(self._stored(searcher, doc_id))
+                article = stored_article(self._stored(searcher, doc_id))
                 exclude = article.id
             elif text is not None:
                 if not text.strip():
@@ -241,7 +243,7 @@ class Index:
             return self._stats(snapshot.searcher, snapshot.generation)
 
     def _stats(self, searcher: Searcher, generation: Path) -> Stats:
-        meta = _index.read_meta(generation)
+        meta = generations.read_meta(generation)
         dated = wq.DateRange("date", None, None)
         first = searcher.search(dated, limit=1, sortedby="date")
         last = searcher.search(dated, limit=1, sortedby="date", reverse=True)
@@ -249,7 +251,7 @@ class Index:
             path=self.path,
             documents=searcher.doc_count(),
             fields=sorted(n for n in searcher.schema.names() if not n.startswith("_")),
-            size_bytes=_index.index_size(generation),
+            size_bytes=generations.index_size(generation),
             segments=len(searcher.reader().leaf_readers()),
             analyzer_version=int(str(meta.get("analyzer", ANALYZER_VERSION))),
             schema_version=int(str(meta.get("schema", 0))),
@@ -267,27 +269,13 @@ class Index:
     @staticmethod
     def _stored(searcher: Searcher, doc_id: str) -> dict:  # type: ignore[type-arg]
         """The stored fields of the article with this id or URL."""
-        doc_id = _article_id(doc_id)
+        doc_id = article_id(doc_id)
         docnum = searcher.document_number(id=doc_id)
         if docnum is None:
             docnum = searcher.document_number(url=doc_id)
         if docnum is None:
             raise UnknownArticle(f"no article with id {doc_id!r} in the index")
         return searcher.stored_fields(docnum)  # type: ignore[no-any-return]
-
-
-def _article_id(doc_id: str) -> str:
-    """An id (or URL) as a user gives it, normalised as stored ids are (NFC, no
-    invisible characters), so that an id typed or pasted in NFD is found."""
-    return normalize(valid_text(doc_id, "id")).text.strip()
-
-
-def _stored_article(doc: dict) -> Article:  # type: ignore[type-arg]
-    return Article(
-        id=doc["id"], title=doc.get("title", ""), sapo=doc.get("sapo", ""), body=doc.get("body", ""),
-        url=doc.get("url", ""), date=doc.get("date"), category=doc.get("category", ""),
-        source=doc.get("source", ""), tags=tuple(doc.get("tags", ())), author=doc.get("author", ""),
-    )  # fmt: skip
 
 
 def _first_article(path: Path) -> Article:

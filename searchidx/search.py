@@ -56,7 +56,6 @@ from searchidx.minimum_match import AtLeast
 from searchidx.query import (
     FACETS,
     SORTS,
-    TEXT_FIELDS,
     And,
     DateRange,
     Label,
@@ -70,6 +69,7 @@ from searchidx.query import (
     parse,
     valid_text,
 )
+from searchidx.schema import TEXT_FIELDS, key_field
 from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, unpack_spans
 
 FIELD_WEIGHTS = {"title": 2.5, "sapo": 1.5, "body": 1.0}
@@ -336,7 +336,7 @@ def to_whoosh(node: Node, reader: IndexReader, match_any: bool = False, relaxed:
     if isinstance(node, Phrase):
         return _phrase_query(node)
     if isinstance(node, Label):
-        return wq.Term(f"{node.field}_key", key(node.value))
+        return wq.Term(key_field(node.field), key(node.value))
     if isinstance(node, DateRange):
         return _date_query(node.start, node.end)
     if isinstance(node, Not):
@@ -356,9 +356,9 @@ def to_whoosh(node: Node, reader: IndexReader, match_any: bool = False, relaxed:
 def search_filter(options: SearchOptions) -> wq.Query | None:
     parts: list[wq.Query] = []
     if options.categories:
-        parts.append(wq.Or([wq.Term("category_key", key(c)) for c in options.categories]))
+        parts.append(wq.Or([wq.Term(key_field("category"), key(c)) for c in options.categories]))
     if options.sources:
-        parts.append(wq.Or([wq.Term("source_key", key(s)) for s in options.sources]))
+        parts.append(wq.Or([wq.Term(key_field("source"), key(s)) for s in options.sources]))
     if options.date_from or options.date_to:
         end = options.date_to.replace(hour=0, minute=0, second=0) if options.date_to else None
         parts.append(_date_query(options.date_from, end and days_after(end, 1)))
