@@ -50,7 +50,7 @@ import plain_whoosh  # noqa: E402
 from bench import articles, percentile  # noqa: E402
 
 from searchidx import Article, Index  # noqa: E402
-from searchidx import search as search_module  # noqa: E402
+from searchidx import querying as search_module  # noqa: E402
 from searchidx.analysis import fold  # noqa: E402
 
 SHARED = HERE.parent.parent / "shared" / "corpus"
@@ -77,7 +77,7 @@ def score(run: Callable[[str], list[str]], queries: list[tuple[str, str]]) -> di
 
 @contextlib.contextmanager
 def settings(**values: object) -> Iterator[None]:
-    """searchidx.search's module settings changed for the duration."""
+    """searchidx.querying's module settings changed for the duration."""
     saved = {k: getattr(search_module, k) for k in values}
     for k, v in values.items():
         setattr(search_module, k, v)

@@ -18,12 +18,13 @@ if TYPE_CHECKING:
     from searchidx.corpus import ReadOptions
     from searchidx.errors import SearchidxError
     from searchidx.index import BuildReport
-    from searchidx.search import Hit, Results, SearchOptions
+    from searchidx.querying import SearchOptions
+    from searchidx.results import Hit, Results, SimilarHit, SimilarResults
 
 _HOMES = {
     "Index": "api", "Stats": "api", "shipped_corpus": "api", "Article": "article", "ReadOptions": "corpus",
-    "SearchidxError": "errors", "BuildReport": "index", "Hit": "search", "Results": "search",
-    "SearchOptions": "search",
+    "SearchidxError": "errors", "BuildReport": "index", "Hit": "results", "Results": "results",
+    "SimilarHit": "results", "SimilarResults": "results", "SearchOptions": "querying",
 }  # fmt: skip
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "Results",
     "SearchOptions",
     "SearchidxError",
+    "SimilarHit",
+    "SimilarResults",
     "Stats",
     "__version__",
     "shipped_corpus",

@@ -41,9 +41,10 @@ from searchidx.generations import default_index_dir
 from searchidx.index import BuildReport, ProblemCallback, ProgressCallback
 from searchidx.limits import MAX_REJECTED
 from searchidx.query import valid_text
+from searchidx.querying import SearchOptions
 from searchidx.readers import SearcherPool
+from searchidx.results import Hit, Results, SimilarResults
 from searchidx.schema import article_id, stored_article
-from searchidx.search import Hit, Results, SearchOptions
 
 if TYPE_CHECKING:
     from searchidx.check import CheckReport
@@ -202,7 +203,7 @@ class Index:
         duplicates: bool = False,
         explain: bool = False,
         **options: object,
-    ) -> Results:
+    ) -> SimilarResults:
         """Articles like an indexed one (by id or URL), a text, an Article or a file.
 
         >>> [hit.id for hit in index.similar("xa-hoi-02", limit=3).hits]
@@ -285,4 +286,6 @@ def _first_article(path: Path) -> Article:
     raise QueryError(f"no article could be read from {path}")
 
 
-__all__ = ["Article", "BuildReport", "Hit", "Index", "Results", "SearchOptions", "Stats", "shipped_corpus"]
+__all__ = [
+    "Article", "BuildReport", "Hit", "Index", "Results", "SearchOptions", "SimilarResults", "Stats", "shipped_corpus",
+]  # fmt: skip

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # the library is imported by the commands that use it: --help
     from searchidx.api import Index
     from searchidx.article import Reject, Warn
     from searchidx.index import BuildReport
-    from searchidx.search import Hit, Results
+    from searchidx.results import Hit, Results, SimilarHit, SimilarResults
 
 EXIT_REJECTS = 3
 
@@ -168,7 +168,9 @@ def _marked(text: str, spans: Iterable[tuple[int, int]], style: dict) -> str:  #
     return "".join(out)
 
 
-def _hit_text(hit: Hit) -> str:
+def _hit_text(hit: Hit | SimilarHit) -> str:
+    from searchidx.results import SimilarHit
+
     title = click.style(_marked(hit.title, hit.title_highlights, {"fg": "yellow"}), bold=True)
     meta = " · ".join(
         x for x in (hit.date.strftime("%Y-%m-%d") if hit.date else "", hit.category, hit.source, hit.id) if x
@@ -177,9 +179,9 @@ def _hit_text(hit: Hit) -> str:
     lines = [f"{hit.rank:>3}. {title}", f"     {_style(meta, dim=True)}{score}"]
     if hit.snippet:
         lines.append("     " + _marked(hit.snippet, hit.highlights, {"fg": "yellow", "bold": True}))
-    if hit.duplicates:
+    if isinstance(hit, SimilarHit) and hit.duplicates:
         lines.append(_printable(f"     (+{len(hit.duplicates)} near-duplicate(s): {', '.join(hit.duplicates)})"))
-    if hit.shared_terms:
+    if isinstance(hit, SimilarHit) and hit.shared_terms:
         lines.append(_printable(f"     shares: {', '.join(hit.shared_terms)}"))
     return "\n".join(lines)
 
@@ -192,13 +194,17 @@ def _write_json(obj: object) -> None:
     click.echo(_json(obj))
 
 
-def print_results(results: Results, fmt: str, qid: str | None = None, run_tag: str = "searchidx") -> None:
+def print_results(
+    results: Results | SimilarResults, fmt: str, qid: str | None = None, run_tag: str = "searchidx"
+) -> None:
     """Results in a format; the query's warnings go to stderr, except in json
     output, which carries them."""
+    from searchidx.results import Results, SimilarResults
+
     if fmt == "json":
         _write_json(results.to_dict() if qid is None else {"qid": qid, **results.to_dict()})
         return
-    for warning in results.warnings:
+    for warning in results.warnings if isinstance(results, Results) else ():
         click.echo(_printable(f"searchidx: warning: {'' if qid is None else f'query {qid}: '}{warning}"), err=True)
     if fmt == "jsonl":
         for hit in results.hits:
@@ -212,18 +218,18 @@ def print_results(results: Results, fmt: str, qid: str | None = None, run_tag: s
         return
     shown = f"{results.hits[0].rank}-{results.hits[-1].rank} of " if results.hits else ""
     click.echo(click.style(f"{shown}{results.total} results ({results.took_ms:.0f} ms)", dim=True))
-    if results.matching in ("most", "any"):
+    if isinstance(results, Results) and results.matching in ("most", "any"):
         click.echo(click.style(f"matching {results.matching} words: {results.matching_note}", dim=True))
-    if results.key_terms:
+    if isinstance(results, SimilarResults) and results.key_terms:
         click.echo(_printable("key terms: " + ", ".join(t for t, _ in results.key_terms)))
-    if results.source_duplicates:
+    if isinstance(results, SimilarResults) and results.source_duplicates:
         click.echo(_printable(f"near-copies of this article left out: {', '.join(results.source_duplicates)}"))
     for hit in results.hits:
         click.echo(_hit_text(hit))
-    if results.suggestion:
+    if isinstance(results, Results) and results.suggestion:
         click.echo(f"Did you mean: {_style(results.suggestion, bold=True)}")
     for name in FACETS:
-        counts = results.facets.get(name)
+        counts = results.facets.get(name) if isinstance(results, Results) else None
         if counts:
             click.echo(click.style(f"\n{name}:", bold=True))
             for value, count in counts[:20]:

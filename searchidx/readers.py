@@ -34,7 +34,7 @@ from whoosh.searching import Searcher
 
 from searchidx import generations
 from searchidx.errors import CorruptIndex
-from searchidx.search import weighting
+from searchidx.querying import weighting
 
 State = tuple[Path, int]  # (generation directory, Whoosh TOC generation)
 
