@@ -21,10 +21,10 @@ from __future__ import annotations
 import os
 import sysconfig
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
@@ -36,17 +36,18 @@ from searchidx import similar as _similar
 from searchidx.analysis import ANALYZER_VERSION
 from searchidx.article import Article, Record
 from searchidx.corpus import ReadOptions, read_corpus, read_path
-from searchidx.errors import QueryError, UnknownArticle
+from searchidx.errors import InvalidArgument, QueryError, UnknownArticle, kind
 from searchidx.generations import default_index_dir
-from searchidx.index import BuildReport, ProblemCallback, ProgressCallback
-from searchidx.limits import MAX_REJECTED
+from searchidx.index import BuildOptions, BuildReport, BuildSettings
 from searchidx.query import valid_text
-from searchidx.querying import SearchOptions
+from searchidx.querying import DateLike, Labels, SearchOptions, as_datetime, as_labels
 from searchidx.readers import SearcherPool
 from searchidx.results import Hit, Results, SimilarResults
 from searchidx.schema import article_id, stored_article
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from searchidx.check import CheckReport
 
 
@@ -82,9 +83,16 @@ class Stats:
 
 
 class Index:
-    """An index directory: build it, search it, find similar articles in it."""
+    """An index directory: build it, search it, find similar articles in it.
+
+    Every method that reads raises IndexNotFound when there is no index,
+    IncompatibleIndex when it was built by an incompatible version, and CorruptIndex
+    when its files are damaged; all are ``SearchidxError``s with a one-line message.
+    """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        """An index at ``path`` (default: $SEARCHIDX_INDEX, else the per-user data
+        directory); nothing is read until it is used."""
         self.path = Path(path) if path is not None else default_index_dir()
         self._searchers = SearcherPool(self.path)
 
@@ -98,6 +106,7 @@ class Index:
             return index
 
     def exists(self) -> bool:
+        """Whether an index has been built here."""
         return generations.current_generation(self.path) is not None
 
     def close(self) -> None:
@@ -115,69 +124,103 @@ class Index:
     def add(
         self,
         records: Iterable[Record | Article],
-        *,
-        rebuild: bool = False,
-        allow_empty: bool = False,
-        max_rejected: float = MAX_REJECTED,
-        workers: int = 1,
-        wait: float = 0.0,
-        on_progress: ProgressCallback | None = None,
-        on_problem: ProblemCallback | None = None,
+        options: BuildOptions | None = None,
+        **settings: Unpack[BuildSettings],
     ) -> BuildReport:
-        """Add or update articles (a repeated id updates); ``rebuild`` replaces the
-        whole index atomically, unless it would index nothing (``allow_empty`` allows
-        it) or reject more than ``max_rejected`` of its records. Takes Article
-        objects or a reader's records."""
-        return _index.build(
-            self.path, records, rebuild=rebuild, allow_empty=allow_empty, max_rejected=max_rejected,
-            workers=workers, wait=wait, on_progress=on_progress, on_problem=on_problem,
-        )  # fmt: skip
+        """Add or update articles (a repeated id updates); returns what was done.
+
+        Takes Article objects or a reader's records. ``options`` (or its fields as
+        keywords: ``rebuild=True``, ``workers=2``...) say how; see ``BuildOptions``.
+        Raises BuildRefused when a rebuild would index nothing or reject too many of
+        its records (the index is left as it was), IndexLocked when another process
+        is writing, IndexWriteFailed when the disk fails (the index is left as it
+        was), InvalidArgument for a bad setting."""
+        return _index.build(self.path, records, replace(options or BuildOptions(), **settings))
 
     def index_paths(
         self,
         paths: Sequence[str | os.PathLike[str]],
         read_options: ReadOptions | None = None,
-        *,
-        rebuild: bool = False,
-        allow_empty: bool = False,
-        max_rejected: float = MAX_REJECTED,
-        workers: int = 1,
-        wait: float = 0.0,
-        on_progress: ProgressCallback | None = None,
-        on_problem: ProblemCallback | None = None,
+        options: BuildOptions | None = None,
+        **settings: Unpack[BuildSettings],
     ) -> BuildReport:
         """Index corpus files and folders (see ``searchidx.corpus`` for formats);
-        the other arguments are those of ``add``."""
+        returns what was done. The build settings and errors are those of ``add``."""
         records = read_corpus([Path(p) for p in paths], read_options or ReadOptions())
-        return self.add(
-            records, rebuild=rebuild, allow_empty=allow_empty, max_rejected=max_rejected, workers=workers,
-            wait=wait, on_progress=on_progress, on_problem=on_problem,
-        )  # fmt: skip
+        return self.add(records, options, **settings)
 
     def delete(self, ids: Iterable[str], wait: float = 0.0) -> int:
+        """Delete articles by id; returns how many were found and deleted. Raises
+        IndexNotFound, or IndexLocked after ``wait`` seconds if another process is
+        writing."""
         return _index.delete(self.path, [article_id(i) for i in ids], wait=wait)
 
     # -- reading --
 
-    def search(self, query: str = "", **options: object) -> Results:
-        """Search; options as in ``SearchOptions`` (limit, offset, sort, date_from,
-        date_to, categories, sources, facets, snippets).
+    def search(
+        self,
+        query: str = "",
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        sort: str = "relevance",
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
+        facets: bool = False,
+        snippets: bool = True,
+        match_any: bool = False,
+    ) -> Results:
+        """One page of hits (``limit`` from ``offset``) for a query (the query
+        language of ``searchidx.query``; "" with a filter lists the filtered articles).
+
+        ``sort`` is "relevance", "date" (oldest first) or "-date". ``date_from`` and
+        ``date_to`` (inclusive: the whole day) take a date, a datetime or a string such
+        as "2024-01-01"; ``categories`` and ``sources`` one name or several (accents
+        and case ignored). ``facets`` counts hits by category, source and month;
+        ``snippets`` False skips them (faster); ``match_any`` ranks articles with any
+        of the words. Returns ``Results``. Raises QueryError for a query that cannot
+        be parsed or run, InvalidArgument for an argument of the wrong type.
 
         >>> results = index.search("ha noi", limit=2, sort="-date")
         >>> results.total, [(hit.id, str(hit.date.date())) for hit in results.hits]
         (3, [('van-hoa-02', '2025-02-10'), ('thoi-tiet-01', '2024-12-10')])
+        >>> index.search("", categories="Văn hoá", date_from="2025-01-01").total
+        1
         """
-        search_options = SearchOptions(query=query, **options)  # type: ignore[arg-type]
+        options = _search_options(
+            query, limit=limit, offset=offset, sort=sort, date_from=date_from, date_to=date_to,
+            categories=categories, sources=sources, facets=facets, snippets=snippets, match_any=match_any,
+        )  # fmt: skip
         with self._searchers.acquire() as snapshot:
-            return _search.search(snapshot.searcher, search_options)
+            return _search.search(snapshot.searcher, options)
 
-    def iter_hits(self, query: str = "", **options: object) -> Iterator[Hit]:
-        """Every hit of a search, in order, fetched a page at a time.
+    def iter_hits(
+        self,
+        query: str = "",
+        *,
+        offset: int = 0,
+        sort: str = "relevance",
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
+        snippets: bool = True,
+        match_any: bool = False,
+    ) -> Iterator[Hit]:
+        """Every hit of a search from ``offset`` on, in order, fetched a page at a time
+        from one snapshot of the index. Arguments and errors as in ``search``; the
+        errors are raised when the first hit is asked for.
 
         >>> sum(1 for _ in index.iter_hits("bão"))
         3
         """
-        return self._walk(SearchOptions(query=query, **options))  # type: ignore[arg-type]
+        options = _search_options(
+            query, offset=offset, sort=sort, date_from=date_from, date_to=date_to,
+            categories=categories, sources=sources, snippets=snippets, match_any=match_any,
+        )  # fmt: skip
+        return self._walk(options)
 
     def _walk(self, options: SearchOptions) -> Iterator[Hit]:
         """All pages from one searcher: one snapshot, however long the walk."""
@@ -185,7 +228,7 @@ class Index:
             yield from _search.iter_hits(snapshot.searcher, options)
 
     def show(self, doc_id: str) -> Article:
-        """The stored article with this id (or URL).
+        """The stored article with this id (or URL); raises UnknownArticle.
 
         >>> index.show("van-hoa-03").title
         'Triển lãm tranh thuỷ mặc hoà cùng không gian phố cổ'
@@ -202,13 +245,32 @@ class Index:
         path: str | os.PathLike[str] | None = None,
         duplicates: bool = False,
         explain: bool = False,
-        **options: object,
+        limit: int = 10,
+        offset: int = 0,
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
+        snippets: bool = True,
     ) -> SimilarResults:
-        """Articles like an indexed one (by id or URL), a text, an Article or a file.
+        """Articles like exactly one of: an indexed one (by id or URL), a ``text``, an
+        ``article`` or a file (``path``, read as a corpus file).
+
+        Near-copies are folded into the best-ranked of them unless ``duplicates``;
+        ``explain`` lists the key terms each hit shares. The filters and paging are
+        those of ``search``. Returns ``SimilarResults``. Raises UnknownArticle for an
+        id not in the index, QueryError when not exactly one source is given or it has
+        nothing to go on, InvalidArgument for an argument of the wrong type.
 
         >>> [hit.id for hit in index.similar("xa-hoi-02", limit=3).hits]
         ['xa-hoi-01', 'suc-khoe-01', 'suc-khoe-03']
         """
+        if sum(x is not None for x in (doc_id, text, article, path)) != 1:
+            raise QueryError("give exactly one of an article id, a text, an article or a file")
+        options = _search_options(
+            "", limit=limit, offset=offset, date_from=date_from, date_to=date_to,
+            categories=categories, sources=sources, snippets=snippets,
+        )  # fmt: skip
         with self._searchers.acquire() as snapshot:
             searcher = snapshot.searcher
             exclude = None
@@ -216,23 +278,17 @@ class Index:
                 article = stored_article(self._stored(searcher, doc_id))
                 exclude = article.id
             elif text is not None:
-                if not text.strip():
-                    raise QueryError("the text to compare is empty")
-                try:
-                    article = Article(id="", body=valid_text(text, "text"))
-                except ValueError as error:  # a NUL
-                    raise QueryError(f"the text to compare: {error}") from None
+                article = _text_article(text)
             elif path is not None:
                 article = _first_article(Path(path))
-            if article is None:
-                raise QueryError("give an article id, a text, an article or a file")
+            assert article is not None
             return _similar.similar(
-                searcher, article, SearchOptions(**options), exclude_id=exclude,  # type: ignore[arg-type]
-                keep_duplicates=duplicates, explain=explain,
-            )  # fmt: skip
+                searcher, article, options, exclude_id=exclude, keep_duplicates=duplicates, explain=explain
+            )
 
     def duplicates(self) -> list[list[str]]:
-        """Clusters of near-duplicate articles (MinHash over word shingles), by id."""
+        """Clusters of near-duplicate articles (MinHash over word shingles), each a
+        list of ids."""
         with self._searchers.acquire() as snapshot:
             reader = snapshot.searcher.reader()
             ids = reader.column_reader("id")
@@ -240,6 +296,7 @@ class Index:
             return fingerprint.clusters((ids[d], prints[d]) for d in reader.all_doc_ids())
 
     def stats(self) -> Stats:
+        """Counts, size, versions and date range of the index."""
         with self._searchers.acquire() as snapshot:
             return self._stats(snapshot.searcher, snapshot.generation)
 
@@ -277,6 +334,34 @@ class Index:
         if docnum is None:
             raise UnknownArticle(f"no article with id {doc_id!r} in the index")
         return searcher.stored_fields(docnum)  # type: ignore[no-any-return]
+
+
+def _search_options(
+    query: str,
+    *,
+    date_from: DateLike | None,
+    date_to: DateLike | None,
+    categories: Labels,
+    sources: Labels,
+    **rest: Any,
+) -> SearchOptions:
+    """SearchOptions from what users naturally pass (a date string, one category)."""
+    return SearchOptions(
+        query=query, date_from=as_datetime(date_from, "date_from"), date_to=as_datetime(date_to, "date_to"),
+        categories=as_labels(categories, "categories"), sources=as_labels(sources, "sources"), **rest,
+    )  # fmt: skip
+
+
+def _text_article(text: str) -> Article:
+    """A text to compare, as an article."""
+    if not isinstance(text, str):
+        raise InvalidArgument(f"text must be a string, not {kind(text)}")
+    if not text.strip():
+        raise QueryError("the text to compare is empty")
+    try:
+        return Article(id="", body=valid_text(text, "text"))
+    except ValueError as error:  # a NUL
+        raise QueryError(f"the text to compare: {error}") from None
 
 
 def _first_article(path: Path) -> Article:

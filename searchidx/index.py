@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
 
 from searchidx.article import Article, Record, Reject, Warn
-from searchidx.errors import BuildRefused, IndexWriteFailed
+from searchidx.errors import BuildRefused, IndexWriteFailed, InvalidArgument, kind
 from searchidx.generations import (
     WriteLock,
     create_generation,
@@ -58,18 +59,57 @@ ProgressCallback = Callable[[BuildReport], None]
 ProblemCallback = Callable[[Reject | Warn], None]
 
 
-def build(
-    directory: Path,
-    records: Iterable[Record],
-    *,
-    rebuild: bool = False,
-    allow_empty: bool = False,
-    max_rejected: float = MAX_REJECTED,
-    workers: int = 1,
-    wait: float = 0.0,
-    on_progress: ProgressCallback | None = None,
-    on_problem: ProblemCallback | None = None,
-) -> BuildReport:
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build: the one list of build settings, for ``build`` and ``Index.add``.
+
+    ``rebuild`` replaces the whole index atomically, unless it would index nothing
+    (``allow_empty`` allows that) or reject more than ``max_rejected`` (a share, 0 to 1)
+    of its records. ``workers`` processes analyse the articles; ``wait`` is how many
+    seconds to wait for another writer. ``on_progress`` is called with the report now
+    and then, ``on_problem`` with each rejected or warned record.
+    Raises InvalidArgument for a value of the wrong type or out of range."""
+
+    rebuild: bool = False
+    allow_empty: bool = False
+    max_rejected: float = MAX_REJECTED
+    workers: int = 1
+    wait: float = 0.0
+    on_progress: ProgressCallback | None = None
+    on_problem: ProblemCallback | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("rebuild", "allow_empty"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidArgument(f"{name} must be True or False, not {kind(getattr(self, name))}")
+        if not _number(self.max_rejected) or not 0 <= self.max_rejected <= 1:
+            raise InvalidArgument(f"max_rejected must be a share from 0 to 1, not {self.max_rejected!r}")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise InvalidArgument(f"workers must be a whole number of at least 1, not {self.workers!r}")
+        if not _number(self.wait) or self.wait < 0:
+            raise InvalidArgument(f"wait must be a number of seconds, not {self.wait!r}")
+        for name in ("on_progress", "on_problem"):
+            if getattr(self, name) is not None and not callable(getattr(self, name)):
+                raise InvalidArgument(f"{name} must be a function or None, not {kind(getattr(self, name))}")
+
+
+class BuildSettings(TypedDict, total=False):
+    """``BuildOptions``' fields as keyword arguments: ``Index.add(records, rebuild=True)``."""
+
+    rebuild: bool
+    allow_empty: bool
+    max_rejected: float
+    workers: int
+    wait: float
+    on_progress: ProgressCallback | None
+    on_problem: ProblemCallback | None
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def build(directory: Path, records: Iterable[Record], options: BuildOptions = BuildOptions()) -> BuildReport:
     """Add, update or (with ``rebuild``) replace the articles of an index.
 
     A repeated id updates the article; an unchanged article is skipped. Problems are
@@ -79,18 +119,18 @@ def build(
     ``max_rejected`` of its records."""
     report = BuildReport()
     started = time.monotonic()
-    with _writing(directory, wait):
+    with _writing(directory, options.wait):
         live = current_generation(directory)
-        fresh = rebuild or live is None
+        fresh = options.rebuild or live is None
         if fresh:
             remove_stale_generations(directory)
             generation, ix = create_generation(directory)
         else:
             generation, ix = open_generation(directory)
-        with _transaction(ix, workers, new_generation=generation if fresh else None) as writer:
-            _write(writer, records, report, on_progress, on_problem)
+        with _transaction(ix, options.workers, new_generation=generation if fresh else None) as writer:
+            _write(writer, records, report, options.on_progress, options.on_problem)
             if fresh:
-                _check_publishable(report, allow_empty, max_rejected if live else 1.0)
+                _check_publishable(report, options.allow_empty, options.max_rejected if live else 1.0)
         if fresh:
             publish(directory, generation)
             remove_stale_generations(directory)

@@ -29,8 +29,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from whoosh import query as wq
 from whoosh import scoring
@@ -47,9 +48,11 @@ from searchidx.analysis import (
     query_syllables,
     query_words,
 )
-from searchidx.errors import QueryError
+from searchidx.dates import VIETNAM, parse_date
+from searchidx.errors import InvalidArgument, QueryError, kind
 from searchidx.minimum_match import AtLeast
 from searchidx.query import (
+    SORTS,
     And,
     DateRange,
     Label,
@@ -95,8 +98,64 @@ class SearchOptions:
     match_any: bool = False  # rank articles that have any of the words, not only all
 
     def __post_init__(self) -> None:
+        """Refuse what no search can use, in one line (InvalidArgument), rather than
+        fail deep inside or silently match nothing."""
+        if not isinstance(self.query, str):
+            raise InvalidArgument(f"the query must be a string, not {kind(self.query)}")
+        for name in ("limit", "offset"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidArgument(f"{name} must be a whole number, not {kind(value)}")
+        if self.limit < 0 or self.offset < 0:
+            raise QueryError("limit and offset must not be negative")
+        if self.sort not in SORTS:
+            raise QueryError(f"unknown sort {self.sort!r} (use one of: {', '.join(SORTS)})")
+        for name in ("date_from", "date_to"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), datetime):
+                raise InvalidArgument(f"{name} must be a datetime or None, not {kind(getattr(self, name))}")
+        for name in ("categories", "sources"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
+                raise InvalidArgument(f"{name} must be a tuple of strings, not {kind(value)}")
+        for name in ("facets", "snippets", "match_any"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidArgument(f"{name} must be True or False, not {kind(getattr(self, name))}")
         for text in (self.query, *self.categories, *self.sources):
             valid_text(text)
+
+
+#: A day as users give one: a date, a datetime or a string ("2024-01-01", "31/7/2024").
+DateLike = date | str
+#: Labels as users give them: one, or several.
+Labels = str | Sequence[str] | AbstractSet[str]
+
+
+def as_datetime(value: DateLike | None, name: str) -> datetime | None:
+    """A date as the index stores them: naive, in Vietnam time (an aware datetime is
+    converted). InvalidArgument for anything that is not a date."""
+    if value is None or (isinstance(value, datetime) and value.tzinfo is None):
+        return value
+    if isinstance(value, datetime):
+        return value.astimezone(VIETNAM).replace(tzinfo=None)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return parse_date(value)
+        except ValueError:
+            raise InvalidArgument(f"{name}: {value!r} is not a date (give one such as '2024-01-01')") from None
+    raise InvalidArgument(f"{name} must be a date, a datetime or a string such as '2024-01-01', not {kind(value)}")
+
+
+def as_labels(value: Labels, name: str) -> tuple[str, ...]:
+    """One label or several, as a tuple. InvalidArgument for anything else."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (Sequence, AbstractSet)) and not isinstance(value, (bytes, bytearray)):
+        labels = tuple(value)
+        if all(isinstance(v, str) for v in labels):
+            return labels
+    raise InvalidArgument(f"{name} must be a string or a sequence of strings, not {kind(value)}")
 
 
 # --- query trees to Whoosh queries ---------------------------------------------------

@@ -114,6 +114,9 @@ def article_id(doc_id: str) -> str:
     """An id (or URL) as a user gives it, normalised as stored ids are (NFC, no
     invisible characters), so that an id typed or pasted in NFD is found."""
     from searchidx.analysis import normalize
+    from searchidx.errors import InvalidArgument, kind
     from searchidx.query import valid_text
 
+    if not isinstance(doc_id, str):
+        raise InvalidArgument(f"an article id must be a string, not {kind(doc_id)}")
     return normalize(valid_text(doc_id, "id")).text.strip()

@@ -12,8 +12,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from searchidx import execute
-from searchidx.errors import QueryError
-from searchidx.query import FACETS, SORTS
+from searchidx.query import FACETS
 from searchidx.querying import SearchOptions, compile_query, describe_matching, match_terms, search_filter
 from searchidx.results import Hit, Results, make_hit
 from searchidx.suggest import suggest
@@ -23,10 +22,6 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
     """One page of a search's results; a query that no article matches in full is
     tried again with the relaxed matching rule, then respelled."""
     started = time.perf_counter()
-    if options.sort not in SORTS:
-        raise QueryError(f"unknown sort {options.sort!r} (use one of: {', '.join(SORTS)})")
-    if options.limit < 0 or options.offset < 0:
-        raise QueryError("limit and offset must not be negative")
     parsed, query = compile_query(options, searcher.reader())
     node = parsed.node
     by_relevance = options.sort == "relevance"
