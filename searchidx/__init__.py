@@ -17,18 +17,19 @@ if TYPE_CHECKING:
     from searchidx.article import Article
     from searchidx.corpus import ReadOptions
     from searchidx.errors import SearchidxError
-    from searchidx.index import BuildReport
+    from searchidx.index import BuildOptions, BuildReport
     from searchidx.querying import SearchOptions
     from searchidx.results import Hit, Results, SimilarHit, SimilarResults
 
 _HOMES = {
     "Index": "api", "Stats": "api", "shipped_corpus": "api", "Article": "article", "ReadOptions": "corpus",
-    "SearchidxError": "errors", "BuildReport": "index", "Hit": "results", "Results": "results",
+    "SearchidxError": "errors", "BuildOptions": "index", "BuildReport": "index", "Hit": "results", "Results": "results",
     "SimilarHit": "results", "SimilarResults": "results", "SearchOptions": "querying",
 }  # fmt: skip
 
 __all__ = [
     "Article",
+    "BuildOptions",
     "BuildReport",
     "Hit",
     "Index",
