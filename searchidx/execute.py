@@ -2,9 +2,10 @@
 
 Whoosh scores a query one document at a time in Python, about a microsecond per
 posting; a 1-4 word query on 80,000 articles touches some 50,000 postings, so that
-alone costs more than a search should. Here each term's posting list is read block
-by block straight from the segment (ids delta-decoded by numpy, weights as stored)
-and BM25F is computed for the whole list at once; ``And``, ``Or``, ``AndMaybe`` and
+alone costs more than a search should. Here each term's posting list is read as
+arrays (sliced from the segment's posting array file, ``posting_arrays``, or decoded
+block by block where that file does not hold it) and BM25F is computed for the
+whole list at once; ``And``, ``Or``, ``AndMaybe`` and
 ``Not`` become operations on dense per-segment arrays of scores and match masks.
 The scores are Whoosh's own, term for term: the same formula on the same stored
 weights, field lengths and global statistics, so results equal Whoosh's exhaustive
@@ -18,9 +19,7 @@ mask, so they stay exact without scoring anything twice.
 
 from __future__ import annotations
 
-import io
 import threading
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +32,9 @@ from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
-from searchidx import safe_unpickle
+from searchidx import posting_arrays
 from searchidx.minimum_match import AtLeast
+from searchidx.posting_arrays import Postings
 
 Array = np.ndarray[Any, Any]
 
@@ -59,17 +59,6 @@ class Match:
     scores: Array
 
 
-@dataclass
-class Postings:
-    ids: Array
-    weights: Array
-    values: list[bytes] | None  # encoded positions, when asked for
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.ids.nbytes + self.weights.nbytes) + sum(map(len, self.values or ()))
-
-
 class Segment:
     """One segment of an open searcher, with the per-document arrays that scoring
     needs (field lengths, deletions, columns), each read once and kept."""
@@ -84,6 +73,7 @@ class Segment:
         self._postings: OrderedDict[tuple[str, bytes, bool], Postings] = OrderedDict()
         self._postings_bytes = 0
         self._lock = threading.Lock()
+        self._mapped = posting_arrays.open_for(self.reader)
 
     def live(self) -> Array:
         """True for documents that are not deleted."""
@@ -126,14 +116,19 @@ class Segment:
 
     def postings(self, field: str, text: bytes, values: bool = False) -> Postings:
         """A term's document numbers, weights and (with ``values``) encoded
-        positions in this segment, kept in a small LRU cache: the same terms come
-        back query after query."""
+        positions in this segment: sliced from the segment's posting arrays where
+        they hold it, else decoded and kept in a small LRU cache (the same terms
+        come back query after query)."""
+        if self._mapped is not None and not values:
+            mapped = self._mapped.get(field, text)
+            if mapped is not None:
+                return mapped
         key = (field, text, values)
         with self._lock:
             if key in self._postings:
                 self._postings.move_to_end(key)
                 return self._postings[key]
-        found = _read_postings(self.reader, field, text, values)
+        found = posting_arrays.decode(self.reader, field, text, values)
         with self._lock:
             _decoded[0] += len(found.ids)
             self._postings[key] = found
@@ -154,45 +149,6 @@ def _numeric_column(column: Any, size: int) -> Array:
     if len(values) < size:
         values = np.concatenate([values, np.full(size - len(values), column._default, dtype=values.dtype)])
     return values[:size]
-
-
-def _read_postings(reader: SegmentReader, field: str, text: bytes, values: bool) -> Postings:
-    """Decode a posting list without Whoosh's per-posting matcher: one pickle and
-    one numpy cumulative sum per block of up to 128 postings. ``values`` keeps
-    each posting's encoded positions too (for phrases)."""
-    if (field, text) not in reader:
-        return Postings(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), [] if values else None)
-    terms = reader._terms
-    info = terms.term_info(field, text)
-    if info.is_inlined():
-        ids, weights, encoded = info.inlined_postings()
-        return Postings(
-            np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64), list(encoded) if values else None
-        )
-    offset, _ = info.extent()
-    postfile = terms._postfile
-    position = offset + 4  # past the header tag
-    id_blocks: list[Array] = []
-    weight_blocks: list[Array] = []
-    value_list: list[bytes] | None = [] if values else None
-    while True:
-        length = postfile.get_int(position)
-        block = postfile.get(position + 4, abs(length))
-        stream = io.BytesIO(block)
-        count, _, _, compressed, _, _ = safe_unpickle.load(stream)
-        data = block[stream.tell() :]
-        ids, weights, encoded = safe_unpickle.loads(zlib.decompress(data) if compressed else data)[:3]
-        id_blocks.append(np.cumsum(np.asarray(ids, dtype=np.int64)))
-        if weights is None or isinstance(weights, float):
-            weight_blocks.append(np.full(count, 1.0 if weights is None else weights))
-        else:
-            weight_blocks.append(np.asarray(weights, dtype=np.float64))
-        if value_list is not None:
-            value_list.extend(encoded)
-        if length < 0:  # the last block
-            break
-        position += 4 + length
-    return Postings(np.concatenate(id_blocks), np.concatenate(weight_blocks), value_list)
 
 
 # --- query trees to matches --------------------------------------------------------------

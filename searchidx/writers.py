@@ -25,6 +25,7 @@ from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.reading import SegmentReader
 from whoosh.writing import SegmentWriter
 
+from searchidx import posting_arrays
 from searchidx.article import Article
 from searchidx.generations import fsync
 from searchidx.schema import document
@@ -51,6 +52,7 @@ class _AtomicWriter(SegmentWriter):
             segments = [self.get_segment()]
         new = [segment for segment in segments if segment.segment_id() not in self._committed]
         _delete_stamps(self.storage, self.schema, new, self.superseded)
+        _write_posting_arrays(self.storage, self.schema, new)
         for segment in new:
             for name in segment.list_files(self.storage):
                 fsync(os.path.join(self.storage.folder, name))
@@ -68,6 +70,21 @@ def _delete_stamps(storage: FileStorage, schema: fields.Schema, segments: list[A
             for stamp in stamps:
                 if ("stamp", stamp) in reader:
                     segment.delete_document(reader.first_id("stamp", stamp))
+        finally:
+            reader.close()
+
+
+def _write_posting_arrays(storage: FileStorage, schema: fields.Schema, segments: list[Any]) -> None:
+    """Each new segment's postings as flat arrays too, for searches that need not
+    decode Whoosh's blocks (``posting_arrays``); written before the table of
+    contents, so a committed segment always has its file."""
+    for segment in segments:
+        path = posting_arrays.path_for(storage, segment.segment_id())
+        if path is None or path.exists():  # in memory, or written by the worker that wrote the segment
+            continue
+        reader = SegmentReader(storage, schema, segment)
+        try:
+            posting_arrays.write(storage, reader)
         finally:
             reader.close()
 
@@ -104,6 +121,8 @@ class _AnalysingTask(SubWriterTask):
     posting-writing both run on every core. A failure is sent to the parent as one
     line (``failures``) instead of a traceback."""
 
+    resultqueue: Any  # Whoosh's queue to the parent, then the view of it that writes posting arrays first
+
     def __init__(self, *args: object, failures: SimpleQueue[str]) -> None:
         super().__init__(*args)
         self._parent = os.getpid()
@@ -111,6 +130,7 @@ class _AnalysingTask(SubWriterTask):
 
     def run(self) -> None:
         _die_with(self._parent)
+        self.resultqueue = _ArraysFirst(self.resultqueue, self.storage)
         try:
             super().run()
         except Exception as error:
@@ -124,6 +144,19 @@ class _AnalysingTask(SubWriterTask):
                 _, job = pickle.load(f)
                 self.writer.add_document(**document(**job))
         storage.delete_file(filename)
+
+
+class _ArraysFirst:
+    """The queue a worker hands its finished segment to the parent through: writes
+    the segment's posting arrays first, so that every worker writes its own."""
+
+    def __init__(self, queue: Any, storage: FileStorage) -> None:
+        self._queue, self._storage = queue, storage
+
+    def put(self, result: tuple[str | None, list[str], Any], timeout: float | None = None) -> None:
+        _, _, segment = result
+        _write_posting_arrays(self._storage, self._storage.open_index().schema, [segment])
+        self._queue.put(result, timeout=timeout)
 
 
 class WorkerFailed(Exception):

@@ -1,0 +1,124 @@
+"""Posting arrays: the flat copy of each segment's longer posting lists that searches
+slice instead of decoding Whoosh's blocks. They must hold exactly what the blocks
+hold, exist for every committed segment however it was written, go away with their
+segment, and, when damaged, be reported rather than trusted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from whoosh.filedb.filestore import FileStorage
+from whoosh.reading import SegmentReader
+from whoosh.searching import Searcher
+
+from searchidx import Index, execute, posting_arrays
+from searchidx.check import check
+from searchidx.errors import CorruptIndex
+from searchidx.generations import current_generation
+from searchidx.index import optimize
+from searchidx.querying import SearchOptions, compile_query
+from searchidx.readers import SearcherPool
+
+
+def _segments(index: Index) -> tuple[FileStorage, list[object]]:
+    generation = current_generation(index.path)
+    assert generation is not None
+    storage = FileStorage(str(generation))
+    return storage, storage.open_index()._segments()
+
+
+def _array_files(index: Index) -> set[str]:
+    generation = current_generation(index.path)
+    assert generation is not None
+    return {p.name.removesuffix(posting_arrays.SUFFIX) for p in generation.glob(f"*{posting_arrays.SUFFIX}")}
+
+
+def _verified(index: Index) -> list[int]:
+    """How many lists each segment's file holds, each compared with Whoosh's blocks."""
+    storage, segments = _segments(index)
+    schema = storage.open_index().schema
+    counts = []
+    for segment in segments:
+        with SegmentReader(storage, schema, segment) as reader:
+            counts.append(posting_arrays.verify(reader))
+    return counts
+
+
+def test_a_parallel_build_writes_arrays_equal_to_whooshs_postings_for_every_segment(vietnews_index: Index) -> None:
+    _, segments = _segments(vietnews_index)
+    assert _array_files(vietnews_index) == {s.segment_id() for s in segments}  # type: ignore[attr-defined]
+    assert all(count > 0 for count in _verified(vietnews_index))
+
+
+def test_updates_and_merges_keep_one_file_per_segment(vietnews_slice: Path, tmp_path: Path) -> None:
+    index = Index(tmp_path / "index")
+    index.index_paths([vietnews_slice], workers=1)
+    ids = [json.loads(line)["id"] for line in vietnews_slice.read_text(encoding="utf-8").splitlines()[:200]]
+    index.add(replace(index.show(doc_id), title="Bản sửa") for doc_id in ids)  # a second segment
+    index.delete(ids[:5])
+    assert len(_segments(index)[1]) == 2
+    assert _verified(index)[1] > 0
+    optimize(index.path)
+    _, segments = _segments(index)
+    assert len(segments) == 1
+    assert _array_files(index) == {segments[0].segment_id()}  # type: ignore[attr-defined]
+    assert _verified(index)[0] > 0
+
+
+def _run(searcher: Searcher, text: str, arrays: bool) -> tuple[execute.Ranked, int]:
+    """Results and how many postings were decoded from Whoosh's blocks to get them."""
+    if not arrays:
+        for segment in execute.segments(searcher):
+            segment._mapped = None  # as an index written before posting arrays existed
+    _, query = compile_query(SearchOptions(query=text), searcher.reader())
+    before = execute.decoded_postings()
+    ranked = execute.run(searcher, query, 10)
+    return ranked, execute.decoded_postings() - before
+
+
+def test_searches_slice_the_arrays_instead_of_decoding_with_the_same_results(vietnews_index: Index) -> None:
+    pool = SearcherPool(vietnews_index.path)
+    with pool.acquire() as with_arrays, pool.acquire() as without:
+        assert with_arrays.searcher is not without.searcher
+        for text in ("của", "ha noi", "người dân OR chính phủ", '"thành phố" -Hà'):
+            mapped, decoded_with = _run(with_arrays.searcher, text, arrays=True)
+            plain, decoded_without = _run(without.searcher, text, arrays=False)
+            assert (mapped.total, mapped.docnums, mapped.scores) == (plain.total, plain.docnums, plain.scores)
+            assert decoded_with <= decoded_without
+            if text == "của":  # in more than MIN_POSTINGS bodies of a segment: that list is sliced, not decoded
+                assert decoded_with + posting_arrays.MIN_POSTINGS <= decoded_without
+
+
+@pytest.fixture
+def damaged_copy(vietnews_index: Index, tmp_path: Path) -> Path:
+    copy = tmp_path / "index"
+    shutil.copytree(vietnews_index.path, copy)
+    return copy
+
+
+def _one_array_file(directory: Path) -> Path:
+    generation = current_generation(directory)
+    assert generation is not None
+    return next(generation.glob(f"*{posting_arrays.SUFFIX}"))
+
+
+def test_a_changed_byte_in_the_arrays_is_reported_by_check(damaged_copy: Path) -> None:
+    path = _one_array_file(damaged_copy)
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF  # the weights of the last list
+    path.write_bytes(bytes(data))
+    report = check(damaged_copy)
+    assert not report.ok
+    assert any(posting_arrays.SUFFIX in problem and "differ" in problem for problem in report.problems)
+
+
+def test_a_truncated_array_file_fails_the_search_in_one_line(damaged_copy: Path) -> None:
+    path = _one_array_file(damaged_copy)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CorruptIndex, match="not a complete posting array file"):
+        Index(damaged_copy).search("người")
+    assert not check(damaged_copy).ok
