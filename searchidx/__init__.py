@@ -1,7 +1,7 @@
 """searchidx: full-text search for Vietnamese news.
 
 The library surface is small: ``Index`` (open, add, delete, search, iter_hits,
-similar, show, duplicates, stats) and the dataclasses it returns. The names are
+similar, show, duplicates, stats, trend) and the dataclasses it returns. The names are
 imported on first use, so that ``searchidx --help`` does not load Whoosh or pyvi.
 """
 
@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from searchidx.index import BuildOptions, BuildReport
     from searchidx.querying import SearchOptions
     from searchidx.results import Hit, Results, SimilarHit, SimilarResults
+    from searchidx.trend import Trend, TrendRow
 
 _HOMES = {
     "Index": "api", "Stats": "api", "shipped_corpus": "api", "Article": "article", "ReadOptions": "corpus",
     "SearchidxError": "errors", "BuildOptions": "index", "BuildReport": "index", "Hit": "results", "Results": "results",
-    "SimilarHit": "results", "SimilarResults": "results", "SearchOptions": "querying",
+    "SimilarHit": "results", "SimilarResults": "results", "SearchOptions": "querying", "Trend": "trend",
+    "TrendRow": "trend",
 }  # fmt: skip
 
 __all__ = [
@@ -40,6 +42,8 @@ __all__ = [
     "SimilarHit",
     "SimilarResults",
     "Stats",
+    "Trend",
+    "TrendRow",
     "__version__",
     "shipped_corpus",
 ]  # fmt: skip

@@ -33,6 +33,7 @@ from searchidx import fingerprint, generations
 from searchidx import index as _index
 from searchidx import search as _search
 from searchidx import similar as _similar
+from searchidx import trend as _trend
 from searchidx.analysis import ANALYZER_VERSION
 from searchidx.article import Article, Record
 from searchidx.corpus import ReadOptions, read_corpus, read_path
@@ -44,6 +45,7 @@ from searchidx.querying import DateLike, Labels, SearchOptions, as_datetime, as_
 from searchidx.readers import SearcherPool
 from searchidx.results import Hit, Results, SimilarResults
 from searchidx.schema import article_id, stored_article
+from searchidx.trend import Period, Trend, TrendRow
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -286,6 +288,33 @@ class Index:
                 searcher, article, options, exclude_id=exclude, keep_duplicates=duplicates, explain=explain
             )
 
+    def trend(
+        self,
+        queries: Labels,
+        *,
+        by: Period | None = None,
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
+    ) -> Trend:
+        """Matching articles per day, week, month or year for each query, with
+        the share of the period's articles (see ``searchidx.trend``); ``by``
+        defaults to what suits the range. Dates and labels are given as to
+        ``search``. Returns ``Trend``. Raises QueryError for a query that cannot be
+        parsed, InvalidArgument for an argument of the wrong type.
+
+        >>> trend = index.trend(["bão", "lũ"], by="year")
+        >>> [(row.period, row.query, row.count) for row in trend.rows]
+        [('2024', 'bão', 3), ('2024', 'lũ', 2), ('2025', 'bão', 0), ('2025', 'lũ', 0)]
+        """
+        with self._searchers.acquire() as snapshot:
+            return _trend.trend(
+                snapshot.searcher, list(as_labels(queries, "queries")), by=by,
+                date_from=as_datetime(date_from, "date_from"), date_to=as_datetime(date_to, "date_to"),
+                categories=as_labels(categories, "categories"), sources=as_labels(sources, "sources"),
+            )  # fmt: skip
+
     def duplicates(self) -> list[list[str]]:
         """Clusters of near-duplicate articles (MinHash over word shingles), each a
         list of ids."""
@@ -372,5 +401,6 @@ def _first_article(path: Path) -> Article:
 
 
 __all__ = [
-    "Article", "BuildReport", "Hit", "Index", "Results", "SearchOptions", "SimilarResults", "Stats", "shipped_corpus",
+    "Article", "BuildReport", "Hit", "Index", "Results", "SearchOptions", "SimilarResults", "Stats", "Trend",
+    "TrendRow", "shipped_corpus",
 ]  # fmt: skip

@@ -9,12 +9,15 @@ rebuild), 3 an index build that finished but rejected some records.
 
 from __future__ import annotations
 
+import csv
 import functools
 import os
 import re
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import quote
@@ -25,13 +28,14 @@ import orjson
 from searchidx._version import __version__
 from searchidx.errors import IndexNotFound, SearchidxError
 from searchidx.limits import MAX_RECORD_CHARS, MAX_REJECTED
-from searchidx.query import FACETS, SORTS
+from searchidx.query import FACETS, PERIODS, SORTS
 
 if TYPE_CHECKING:  # the library is imported by the commands that use it: --help stays fast
     from searchidx.api import Index
     from searchidx.article import Reject, Warn
     from searchidx.index import BuildReport
     from searchidx.results import Hit, Results, SimilarHit, SimilarResults
+    from searchidx.trend import Trend
 
 EXIT_REJECTS = 3
 
@@ -76,8 +80,16 @@ def format_option(*formats: str) -> Callable:  # type: ignore[type-arg]
     )  # fmt: skip
 
 
-def filter_options(command: Callable) -> Callable:  # type: ignore[type-arg]
-    options = [
+def _with(command: Callable, options: list[Callable]) -> Callable:  # type: ignore[type-arg]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def date_and_label_filters(command: Callable) -> Callable:  # type: ignore[type-arg]
+    """``--from``, ``--to``, ``--category``, ``--source``: the filters every
+    command that counts or lists articles shares."""
+    return _with(command, [
         click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Only articles from this day on."),
         click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Only articles up to this day."),
         click.option(
@@ -85,6 +97,12 @@ def filter_options(command: Callable) -> Callable:  # type: ignore[type-arg]
             help="Only this category (repeatable; accents and case ignored).",
         ),
         click.option("--source", "sources", multiple=True, help="Only this source (repeatable)."),
+    ])  # fmt: skip
+
+
+def filter_options(command: Callable) -> Callable:  # type: ignore[type-arg]
+    options = [
+        date_and_label_filters,
         click.option("--limit", default=10, show_default=True, type=click.IntRange(0), help="Hits to show."),
         click.option("--offset", default=0, type=click.IntRange(0), help="Hits to skip."),
         click.option("--page", type=click.IntRange(1), help="Page number (sets --offset from --limit)."),
@@ -94,9 +112,7 @@ def filter_options(command: Callable) -> Callable:  # type: ignore[type-arg]
         ),
         click.option("--run-tag", default="searchidx", show_default=True, help="Run name in --format trec."),
     ]  # fmt: skip
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _with(command, options)
 
 
 def _search_options(kwargs: dict) -> dict:  # type: ignore[type-arg]
@@ -478,6 +494,94 @@ def similar_command(
         doc_id, text=text, path=path, duplicates=keep_duplicates, explain=explain, **_search_options(kwargs)
     )
     print_results(results, fmt, run_tag=run_tag)
+
+
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(counts: list[int], width: int) -> str:
+    """Counts as a line of block characters, at most ``width`` long (neighbouring
+    periods summed to fit); a period with none is a dot, so gaps show."""
+    group = max(1, -(-len(counts) // max(width, 1)))
+    counts = [sum(counts[i : i + group]) for i in range(0, len(counts), group)]
+    top = max(counts, default=0)
+    return "".join(_SPARKS[-(-c * len(_SPARKS) // top) - 1] if c else "·" for c in counts)
+
+
+def _print_trend_table(trend: Trend) -> None:
+    """A chart line per query, then a row per period: articles, and each query's
+    count and share."""
+    names = [q.query for q in trend.queries]
+    label_width = max(len(n) for n in names)
+    columns = shutil.get_terminal_size().columns
+    for totals in trend.queries:
+        spark = sparkline(trend.counts(totals.query), columns - label_width - 20)
+        click.echo(_printable(f"{totals.query:<{label_width}}  {spark}  {totals.total} articles"))
+    if trend.date_from is None:
+        click.echo(click.style("no article in this range has a date", dim=True))
+    else:
+        click.echo(click.style(f"per {trend.by}, {trend.date_from} to {trend.date_to}", dim=True))
+    widths = [max(len(n), 13) for n in names]
+
+    def line(period: str, articles: str, cells: list[str]) -> str:
+        return f"{period:<10} {articles:>8}  " + "  ".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
+
+    click.echo(_style(line("period", "articles", names), bold=True))
+    for at in range(0, len(trend.rows), len(names)):
+        rows = trend.rows[at : at + len(names)]
+        click.echo(line(rows[0].period, str(rows[0].articles), [f"{r.count:>6} {r.share:>6.1%}" for r in rows]))
+
+
+def _note_undated(trend: Trend) -> None:
+    for totals in trend.queries:
+        if totals.undated:
+            click.echo(_printable(f"{totals.query}: {totals.undated} matching articles have no date"), err=True)
+
+
+@main.command("trend", cls=_QueryMayStartWithADash)
+@click.argument("queries", nargs=-1, required=True, metavar="QUERY...")
+@index_option
+@date_and_label_filters
+@click.option(
+    "--by", type=click.Choice(PERIODS),
+    help="Count per day, week (ISO, from Monday), month or year [default: from the range: day up to "
+    "60 days, week up to 1.5 years, month up to 10 years, else year].",
+)  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table", show_default=True,
+    help="Output format: a table with a chart per query, or one row per period and query.",
+)  # fmt: skip
+@click.option(
+    "--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw a chart, one line per query, to this .png or .svg file (needs searchidx[plot]).",
+)  # fmt: skip
+@handles_errors
+def trend_command(
+    queries: tuple[str, ...], index_dir: Path | None, by: str | None, fmt: str, plot_path: Path | None,
+    date_from: datetime | None, date_to: datetime | None, categories: tuple[str, ...], sources: tuple[str, ...],
+) -> None:  # fmt: skip
+    """Count matching articles per period for each QUERY (full query syntax), with
+    their share of the period's articles; undated articles are counted apart."""
+    trend = _open_for_reading(index_dir).trend(
+        queries, by=by, date_from=date_from, date_to=date_to,  # type: ignore[arg-type]
+        categories=categories, sources=sources,
+    )  # fmt: skip
+    if plot_path is not None:
+        from searchidx.trend import plot
+
+        click.echo(f"chart written to {plot(trend, plot_path)}", err=True)
+    if fmt == "json":
+        _write_json(trend.to_dict())
+    elif fmt == "jsonl":
+        for row in trend.rows:
+            _write_json(row.to_dict())
+    elif fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["period", "start", "end", "query", "count", "articles", "share"])
+        writer.writerows([r.period, r.start, r.end, r.query, r.count, r.articles, f"{r.share:.6f}"] for r in trend.rows)
+    else:
+        _print_trend_table(trend)
+    _note_undated(trend)
 
 
 @main.command("duplicates")

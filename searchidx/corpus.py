@@ -52,10 +52,15 @@ class ReadOptions:
 
 # --- records -------------------------------------------------------------------------
 
+#: The names a field goes by in other tools' output; dotted names are crawlers'
+#: flattened objects (24h-2026-01.csv: ``content.text``, ``source.name``).
 _ALIASES = {
-    "body": ("body", "content", "text"),
+    "body": ("body", "content", "text", "content.text"),
     "sapo": ("sapo", "summary", "description", "lead"),
-    "date": ("date", "published", "publish_date"),
+    "date": ("date", "published", "publish_date", "published_at"),
+    "category": ("category", "category.primary"),
+    "source": ("source", "source.name"),
+    "tags": ("tags", "keywords"),
 }
 
 
@@ -83,8 +88,9 @@ def _text(value: object, name: str) -> str:
 
 
 def _tags(value: object) -> tuple[str, ...]:
-    """Tags: a list of strings, or one string of comma-separated tags."""
-    items = value if isinstance(value, list) else _text(value, "tags").split(",")
+    """Tags: a list of strings, or one string of tags separated by commas or by
+    "|" (as crawlers save keywords)."""
+    items = value if isinstance(value, list) else re.split(r"[,|]", _text(value, "tags"))
     return tuple(t for t in (_text(item, "tags") for item in items) if t)
 
 
@@ -110,7 +116,7 @@ def article_from_record(record: object, path: str, line: int) -> Iterator[Record
 
 def _article(record: dict[str, object], path: str, line: int) -> tuple[Article, list[Warn]]:
     title = _text(record.get("title"), "title")
-    body = _text(_first(record, _ALIASES["body"]), "body")
+    body = "\n".join(without_page_chrome(_text(_first(record, _ALIASES["body"]), "body").split("\n")))
     if not title and not body:
         raise ValueError("record has neither title nor body")
     url = _text(record.get("url"), "url")
@@ -128,9 +134,9 @@ def _article(record: dict[str, object], path: str, line: int) -> tuple[Article, 
         body=body,
         url=url,
         date=date,
-        category=_text(record.get("category"), "category"),
-        source=_text(record.get("source"), "source"),
-        tags=_tags(record.get("tags")),
+        category=_text(_first(record, _ALIASES["category"]), "category"),
+        source=_text(_first(record, _ALIASES["source"]), "source"),
+        tags=_tags(_first(record, _ALIASES["tags"])),
         author=_text(record.get("author"), "author"),
     )
     return article, warnings
@@ -409,6 +415,16 @@ _DATELINE = re.compile(r"^\((?P<code>[A-ZĐ]{2,6})\)\s*[-–—]\s*")
 _FILE_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _PAGE_CHROME = re.compile(r"^Theo dõi .{1,80} trên Google News$")
 _RELATED_BLOCK = re.compile(r"^(Có thể bạn quan tâm|Tin liên quan|Bài liên quan|Xem thêm|Đọc thêm)\s*:?$")
+_TEAM = r"[A-ZÀ-Ỹ][^\s.]*(?: [A-ZÀ-Ỹ][^\s.]*){0,2}"
+#: Site furniture that crawlers save inside the text, where paragraphs were run
+#: together (24h.com.vn): the "article saved" notice, a betting teaser, results
+#: widgets still loading, and the "[Link nguồn]" placeholders.
+_INLINE_CHROME = re.compile(
+    r"Lưu bài viết thành công Bạn có thể xem lại bài viết đã lưu ở trang\s*Tin bài đã lưu"
+    rf"|(?:{_TEAM} - {_TEAM} \d{{1,2}}\.\d{{1,2}} )?Dự đoán tỷ số trận đấu\.\s*Cơ hội trúng ngay [\d.]+ đồng!*"
+    r"|(?:(?:Đang cập nhật|Xem Thêm)\s*){2,}"
+    r"|(?:\s*Nguồn: \[Link nguồn\])+\s*$"
+)
 _PHOTO_CREDIT = re.compile(r"(^|[.\s])(Ảnh|Ảnh minh họa|Nguồn ảnh)\s*:\s*[^.]{1,60}\.?$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ỹ\"“])")
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -443,11 +459,7 @@ def article_from_page_text(text: str, path: Path, category: str = "", doc_id: st
     title, rest = (paragraphs[0], paragraphs[1:]) if paragraphs else ("", [])
     body: list[str] = []
     source = ""
-    for paragraph in rest:
-        if _RELATED_BLOCK.match(paragraph):
-            break
-        if _PAGE_CHROME.match(paragraph) or (body and paragraph == body[-1]):
-            continue
+    for paragraph in without_page_chrome(rest):
         dateline = _DATELINE.match(paragraph)
         if dateline:
             source = source or SOURCE_CODES.get(dateline["code"], "")
@@ -468,6 +480,22 @@ def article_from_page_text(text: str, path: Path, category: str = "", doc_id: st
         category=category,
         source=source,
     )
+
+
+def without_page_chrome(paragraphs: Iterable[str]) -> list[str]:
+    """Paragraphs of saved page text without the site's chrome, whatever the
+    format it came in: a related-articles block ("Có thể bạn quan tâm") ends the
+    article; "Theo dõi … trên Google News" lines, chrome run into the text
+    (``_INLINE_CHROME``) and a paragraph repeated at once (a photo caption) go."""
+    kept: list[str] = []
+    for paragraph in paragraphs:
+        if _RELATED_BLOCK.match(paragraph):
+            break
+        cleaned = _INLINE_CHROME.sub(" ", paragraph)
+        paragraph = " ".join(cleaned.split()) if cleaned != paragraph else paragraph
+        if paragraph and not _PAGE_CHROME.match(paragraph) and not (kept and paragraph == kept[-1]):
+            kept.append(paragraph)
+    return kept
 
 
 _LONGEST_TITLE = 150

@@ -62,3 +62,10 @@ class BuildRefused(SearchidxError):
 class IndexWriteFailed(SearchidxError):
     """The index could not be written (disk full, read-only, a worker killed); it is
     left as it was before the write."""
+
+
+class MissingExtra(SearchidxError):
+    """A feature that needs an optional dependency which is not installed; the
+    message says which ``pip install`` brings it."""
+
+    exit_code = 2

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import numpy as np
 from whoosh import query as wq
@@ -70,8 +72,8 @@ class Segment:
         self.offset = offset
         self.size = self.reader.doc_count_all()
         self._arrays: dict[str, Array] = {}
-        self._postings: OrderedDict[tuple[str, bytes, bool], Postings] = OrderedDict()
-        self._postings_bytes = 0
+        self._cache: OrderedDict[tuple[str, bytes, object], Postings | list[Any]] = OrderedDict()
+        self._cache_bytes = 0
         self._lock = threading.Lock()
         self._mapped = posting_arrays.open_for(self.reader)
 
@@ -123,20 +125,65 @@ class Segment:
             mapped = self._mapped.get(field, text)
             if mapped is not None:
                 return mapped
-        key = (field, text, values)
+        return self._cached(
+            (field, text, ("postings", values)),
+            lambda: _counted(posting_arrays.decode(self.reader, field, text, values)),
+        )
+
+    def positions(self, field: str, text: bytes, at: Array) -> list[bytes]:
+        """The encoded positions of the postings at these places (sorted) in the
+        term's list, decoding only the blocks that hold them: a phrase needs the
+        positions of its candidate documents, often a few of a long list."""
+        blocks = self._cached((field, text, "blocks"), lambda: posting_arrays.blocks(self.reader, field, text))
+        if not blocks:  # an inlined posting
+            values = self.postings(field, text, values=True).values
+            assert values is not None
+            return [values[i] for i in at]
+        starts = np.array([first for first, _, _ in blocks])
+        out: list[bytes] = []
+        for i, block in zip(at.tolist(), (np.searchsorted(starts, at, side="right") - 1).tolist(), strict=True):
+            first, position, length = blocks[block]
+            values = self._cached(
+                (field, text, ("block", block)), partial(_block_values, self.reader, position, length)
+            )
+            out.append(values[i - first])
+        return out
+
+    def _cached(self, key: tuple[str, bytes, object], make: Callable[[], _Piece]) -> _Piece:
+        """A decoded posting list or piece of one, from the LRU cache or made and kept."""
         with self._lock:
-            if key in self._postings:
-                self._postings.move_to_end(key)
-                return self._postings[key]
-        found = posting_arrays.decode(self.reader, field, text, values)
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]  # type: ignore[return-value]
+        made = make()
         with self._lock:
-            _decoded[0] += len(found.ids)
-            self._postings[key] = found
-            self._postings_bytes += found.nbytes
-            while self._postings_bytes > _CACHE_BYTES and len(self._postings) > 1:
-                _, dropped = self._postings.popitem(last=False)
-                self._postings_bytes -= dropped.nbytes
-        return found
+            self._cache[key] = made
+            self._cache_bytes += _nbytes(made)
+            while self._cache_bytes > _CACHE_BYTES and len(self._cache) > 1:
+                _, dropped = self._cache.popitem(last=False)
+                self._cache_bytes -= _nbytes(dropped)
+        return made
+
+
+_Piece = TypeVar("_Piece", Postings, list[bytes], list[tuple[int, int, int]])
+
+
+def _nbytes(piece: Postings | list[bytes] | list[tuple[int, int, int]]) -> int:
+    if isinstance(piece, Postings):
+        return piece.nbytes
+    return sum(len(p) if isinstance(p, bytes) else 24 for p in piece)
+
+
+def _counted(postings: Postings) -> Postings:
+    """Count the postings decoded from Whoosh's blocks (``decoded_postings``)."""
+    _decoded[0] += len(postings.ids)
+    return postings
+
+
+def _block_values(reader: SegmentReader, position: int, length: int) -> list[bytes]:
+    values = posting_arrays.block_values(reader, position, length)
+    _decoded[0] += len(values)
+    return values
 
 
 def _numeric_column(column: Any, size: int) -> Array:
@@ -203,15 +250,13 @@ def _phrase(q: wq.Phrase, segment: Segment, within: Array | None) -> Match:
     if not len(docs):
         return match
     decode = field.format.decode_positions
-    per_term = []
-    for w in words:
-        postings = segment.postings(q.fieldname, w, values=True)
-        assert postings.values is not None
-        per_term.append((postings.values, np.searchsorted(postings.ids, docs)))
+    per_term = [
+        segment.positions(q.fieldname, w, np.searchsorted(ids, docs)) for w, (ids, _) in zip(words, scored, strict=True)
+    ]
     found = [
         doc
         for j, doc in enumerate(docs)
-        if set.intersection(*({p - i for p in decode(values[at[j]])} for i, (values, at) in enumerate(per_term)))
+        if set.intersection(*({p - i for p in decode(values[j])} for i, values in enumerate(per_term)))
     ]
     match.mask[found] = True
     for ids, scores in scored:
@@ -343,6 +388,23 @@ def segments(searcher: Searcher) -> list[Segment]:
     return made
 
 
+def matches(
+    searcher: Searcher, query: wq.Query, *, filter: wq.Query | None = None, exclude: wq.Query | None = None
+) -> Iterator[tuple[Segment, Match]]:
+    """Each segment with the live documents that match ``query`` and pass the
+    filters (scores zero elsewhere): what ranking, totals and counts per column
+    value (``searchidx.trend``) all start from."""
+    for segment in segments(searcher):
+        within = segment.live().copy()
+        if filter is not None:
+            within &= evaluate(filter, segment, within).mask
+        if exclude is not None:
+            within &= ~evaluate(exclude, segment, within).mask
+        match = evaluate(query, segment, within)
+        match.mask &= within
+        yield segment, match
+
+
 def run(
     searcher: Searcher,
     query: wq.Query,
@@ -359,15 +421,8 @@ def run(
     to order by instead, documents without a value last."""
     found: list[tuple[Array, Array, Array]] = []  # global docnums, scores, sort keys
     counts: dict[str, dict[str, int]] = {name: {} for name in facets}
-    for segment in segments(searcher):
-        within = segment.live().copy()
-        if filter is not None:
-            within &= evaluate(filter, segment, within).mask
-        if exclude is not None:
-            within &= ~evaluate(exclude, segment, within).mask
-        match = evaluate(query, segment, within)
-        mask = match.mask & within
-        local = np.nonzero(mask)[0]
+    for segment, match in matches(searcher, query, filter=filter, exclude=exclude):
+        local = np.nonzero(match.mask)[0]
         keys = segment.numbers(sort)[local] if sort else np.zeros(len(local), dtype=np.uint64)
         found.append((local + segment.offset, match.scores[local], keys))
         for name in facets:

@@ -110,6 +110,35 @@ def _decode(terms: Any, info: Any, values: bool) -> Postings:
     return Postings(np.concatenate(id_blocks), np.concatenate(weight_blocks), value_list)
 
 
+def blocks(reader: SegmentReader, field: str, text: bytes) -> list[tuple[int, int, int]]:
+    """Where each of a term's blocks starts in its posting list and in the postings
+    file, and its length in bytes: read from the small block headers, so that the
+    positions of a few postings can be decoded without decoding the whole list.
+    An inlined list (one posting) has no blocks."""
+    info = reader._terms.term_info(field, text)
+    if info.is_inlined():
+        return []
+    postfile = reader._terms._postfile
+    position = info.extent()[0] + 4  # past the header tag
+    found = []
+    first = 0
+    while True:
+        length = postfile.get_int(position)
+        found.append((first, position + 4, abs(length)))
+        first += safe_unpickle.load(io.BytesIO(postfile.get(position + 4, min(abs(length), 128))))[0]
+        if length < 0:
+            return found
+        position += 4 + abs(length)
+
+
+def block_values(reader: SegmentReader, position: int, length: int) -> list[bytes]:
+    """The encoded positions of every posting in one block."""
+    stream = io.BytesIO(reader._terms._postfile.get(position, length))
+    compressed = safe_unpickle.load(stream)[3]
+    data = stream.read()
+    return list(safe_unpickle.loads(zlib.decompress(data) if compressed else data)[2])
+
+
 # --- writing -------------------------------------------------------------------------------
 
 

@@ -45,6 +45,8 @@ FIELDS = TEXT_FIELDS + LABEL_FIELDS + ("date",)
 #: the CLI can list them without importing Whoosh.
 SORTS = ("relevance", "date", "-date")
 FACETS = ("category", "source", "month")
+#: The periods ``trend`` counts by.
+PERIODS = ("day", "week", "month", "year")
 
 
 @dataclass(frozen=True)

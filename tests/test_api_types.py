@@ -143,3 +143,16 @@ def test_help_reads_like_a_reference():
         assert getattr(Index, name).__doc__, name
     for name in ("search", "iter_hits", "similar", "add"):
         assert "Raises" in getattr(Index, name).__doc__ or "errors" in getattr(Index, name).__doc__, name
+
+
+def test_trend_takes_one_query_and_the_natural_forms_of_dates_and_labels(sample_index):
+    def rows(trend):
+        return [(row.period, row.query, row.count) for row in trend.rows]
+
+    one = sample_index.trend("bão", by="year", date_from="2024-01-01", categories="Chính trị - Xã hội")
+    assert rows(one) == rows(
+        sample_index.trend(["bão"], by="year", date_from=datetime(2024, 1, 1), categories=["Chính trị - Xã hội"])
+    )
+    assert rows(one)[0] == ("2024", "bão", 3) and {query for _, query, _ in rows(one)} == {"bão"}
+    with pytest.raises(InvalidArgument, match="categories must be a string or a sequence of strings, not int"):
+        sample_index.trend("bão", categories=5)
