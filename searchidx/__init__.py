@@ -1,7 +1,8 @@
 """searchidx: full-text search for Vietnamese news.
 
 The library surface is small: ``Index`` (open, add, delete, search, iter_hits,
-similar, show, duplicates, stats, trend) and the dataclasses it returns. The names are
+kwic, terms, trend, similar, show, duplicates, stats) and the dataclasses it returns.
+The names are
 imported on first use, so that ``searchidx --help`` does not load Whoosh or pyvi.
 """
 
@@ -18,15 +19,17 @@ if TYPE_CHECKING:
     from searchidx.corpus import ReadOptions
     from searchidx.errors import SearchidxError
     from searchidx.index import BuildOptions, BuildReport
+    from searchidx.kwic import KwicLine
     from searchidx.querying import SearchOptions
     from searchidx.results import Hit, Results, SimilarHit, SimilarResults
+    from searchidx.terms import SignificantTerm, SignificantTerms
     from searchidx.trend import Trend, TrendRow
 
 _HOMES = {
     "Index": "api", "Stats": "api", "shipped_corpus": "api", "Article": "article", "ReadOptions": "corpus",
     "SearchidxError": "errors", "BuildOptions": "index", "BuildReport": "index", "Hit": "results", "Results": "results",
     "SimilarHit": "results", "SimilarResults": "results", "SearchOptions": "querying", "Trend": "trend",
-    "TrendRow": "trend",
+    "TrendRow": "trend", "KwicLine": "kwic", "SignificantTerm": "terms", "SignificantTerms": "terms",
 }  # fmt: skip
 
 __all__ = [
@@ -35,10 +38,13 @@ __all__ = [
     "BuildReport",
     "Hit",
     "Index",
+    "KwicLine",
     "ReadOptions",
     "Results",
     "SearchOptions",
     "SearchidxError",
+    "SignificantTerm",
+    "SignificantTerms",
     "SimilarHit",
     "SimilarResults",
     "Stats",

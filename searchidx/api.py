@@ -18,6 +18,7 @@ releases them; an ``Index`` used again after ``close()`` reopens the index.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sysconfig
 from collections.abc import Iterable, Iterator, Sequence
@@ -31,8 +32,10 @@ from whoosh.searching import Searcher
 
 from searchidx import fingerprint, generations
 from searchidx import index as _index
+from searchidx import kwic as _kwic
 from searchidx import search as _search
 from searchidx import similar as _similar
+from searchidx import terms as _terms
 from searchidx import trend as _trend
 from searchidx.analysis import ANALYZER_VERSION
 from searchidx.article import Article, Record
@@ -40,11 +43,13 @@ from searchidx.corpus import ReadOptions, read_corpus, read_path
 from searchidx.errors import InvalidArgument, QueryError, UnknownArticle, kind
 from searchidx.generations import default_index_dir
 from searchidx.index import BuildOptions, BuildReport, BuildSettings
+from searchidx.kwic import KwicLine
 from searchidx.query import valid_text
 from searchidx.querying import DateLike, Labels, SearchOptions, as_datetime, as_labels
 from searchidx.readers import SearcherPool
 from searchidx.results import Hit, Results, SimilarResults
 from searchidx.schema import article_id, stored_article
+from searchidx.terms import SignificantTerms
 from searchidx.trend import Period, Trend, TrendRow
 
 if TYPE_CHECKING:
@@ -172,6 +177,7 @@ class Index:
         sources: Labels = (),
         facets: bool = False,
         snippets: bool = True,
+        snippet_chars: int | None = None,
         match_any: bool = False,
     ) -> Results:
         """One page of hits (``limit`` from ``offset``) for a query (the query
@@ -181,7 +187,8 @@ class Index:
         ``date_to`` (inclusive: the whole day) take a date, a datetime or a string such
         as "2024-01-01"; ``categories`` and ``sources`` one name or several (accents
         and case ignored). ``facets`` counts hits by category, source and month;
-        ``snippets`` False skips them (faster); ``match_any`` ranks articles with any
+        ``snippets`` False skips them (faster) and ``snippet_chars`` shortens them;
+        ``match_any`` ranks articles with any
         of the words. Returns ``Results``. Raises QueryError for a query that cannot
         be parsed or run, InvalidArgument for an argument of the wrong type.
 
@@ -193,7 +200,8 @@ class Index:
         """
         options = _search_options(
             query, limit=limit, offset=offset, sort=sort, date_from=date_from, date_to=date_to,
-            categories=categories, sources=sources, facets=facets, snippets=snippets, match_any=match_any,
+            categories=categories, sources=sources, facets=facets, snippets=snippets, snippet_chars=snippet_chars,
+            match_any=match_any,
         )  # fmt: skip
         with self._searchers.acquire() as snapshot:
             return _search.search(snapshot.searcher, options)
@@ -209,6 +217,7 @@ class Index:
         categories: Labels = (),
         sources: Labels = (),
         snippets: bool = True,
+        snippet_chars: int | None = None,
         match_any: bool = False,
     ) -> Iterator[Hit]:
         """Every hit of a search from ``offset`` on, in order, fetched a page at a time
@@ -220,7 +229,8 @@ class Index:
         """
         options = _search_options(
             query, offset=offset, sort=sort, date_from=date_from, date_to=date_to,
-            categories=categories, sources=sources, snippets=snippets, match_any=match_any,
+            categories=categories, sources=sources, snippets=snippets, snippet_chars=snippet_chars,
+            match_any=match_any,
         )  # fmt: skip
         return self._walk(options)
 
@@ -228,6 +238,61 @@ class Index:
         """All pages from one searcher: one snapshot, however long the walk."""
         with self._searchers.acquire() as snapshot:
             yield from _search.iter_hits(snapshot.searcher, options)
+
+    def kwic(
+        self,
+        query: str,
+        *,
+        width: int = 40,
+        sort: str | None = None,
+        limit: int | None = 25,
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
+    ) -> Iterator[KwicLine]:
+        """Keyword in context: each occurrence of the query's words or phrases in the
+        matching articles, with ``width`` characters of original text each side
+        (whole words); ``sort`` "left", "right" (by context) or "date"; ``limit``
+        None for every line. Filters as in ``search``. Yields ``KwicLine``s; raises
+        QueryError and InvalidArgument as ``search`` does (when the first is asked for).
+
+        >>> for line in index.kwic("mưa lớn", width=20, limit=2):
+        ...     print(f"{line.id} {line.left:>20} [{line.match}] {line.right}")
+        xa-hoi-01         Bão số 3 gây [mưa lớn] ở các tỉnh phía Bắc
+        xa-hoi-01     mạnh cấp 12, gây [mưa] rất to và ngập úng
+        """
+        search_options = _search_options(
+            query, date_from=date_from, date_to=date_to, categories=categories, sources=sources
+        )
+        with self._searchers.acquire() as snapshot:
+            lines = _kwic.kwic(snapshot.searcher, search_options, width=width, sort=sort)
+            yield from lines if limit is None else itertools.islice(lines, limit)
+
+    def terms(
+        self,
+        query: str = "",
+        *,
+        limit: int = 20,
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
+    ) -> SignificantTerms:
+        """The words unusually frequent in the articles matching the query compared
+        with the whole index, best first, like Elasticsearch's significant_terms
+        (JLH score; see ``searchidx.terms``). Filters as in ``search``. Returns
+        ``SignificantTerms``; raises QueryError and InvalidArgument as ``search`` does.
+
+        >>> found = index.terms("bão", limit=2)
+        >>> found.matched, [(t.word, t.matches, t.documents) for t in found.terms]
+        (3, [('địa phương', 3, 4), ('nghìn', 3, 3)])
+        """
+        search_options = _search_options(
+            query, date_from=date_from, date_to=date_to, categories=categories, sources=sources
+        )
+        with self._searchers.acquire() as snapshot:
+            return _terms.significant_terms(snapshot.searcher, search_options, limit=limit)
 
     def show(self, doc_id: str) -> Article:
         """The stored article with this id (or URL); raises UnknownArticle.
@@ -254,6 +319,7 @@ class Index:
         categories: Labels = (),
         sources: Labels = (),
         snippets: bool = True,
+        snippet_chars: int | None = None,
     ) -> SimilarResults:
         """Articles like exactly one of: an indexed one (by id or URL), a ``text``, an
         ``article`` or a file (``path``, read as a corpus file).
@@ -271,7 +337,7 @@ class Index:
             raise QueryError("give exactly one of an article id, a text, an article or a file")
         options = _search_options(
             "", limit=limit, offset=offset, date_from=date_from, date_to=date_to,
-            categories=categories, sources=sources, snippets=snippets,
+            categories=categories, sources=sources, snippets=snippets, snippet_chars=snippet_chars,
         )  # fmt: skip
         with self._searchers.acquire() as snapshot:
             searcher = snapshot.searcher

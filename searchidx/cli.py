@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import os
 import re
 import shutil
@@ -65,11 +66,50 @@ def handles_errors(command: Callable) -> Callable:  # type: ignore[type-arg]
 # --- shared options ---------------------------------------------------------------------
 
 
+INDEX_HELP = "Index directory [default: $SEARCHIDX_INDEX, else ~/.local/share/searchidx/index]."
+
+
+def _index_or_the_groups(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """``--index`` after the command, else the one before it (``searchidx --index DIR search``)."""
+    return value if value is not None else ctx.find_root().params.get("index_dir")
+
+
 def index_option(command: Callable) -> Callable:  # type: ignore[type-arg]
     return click.option(
-        "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
-        help="Index directory [default: $SEARCHIDX_INDEX, else ~/.local/share/searchidx/index].",
+        "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), callback=_index_or_the_groups,
+        help=INDEX_HELP,
     )(command)  # fmt: skip
+
+
+def paged(command: Callable) -> Callable:  # type: ignore[type-arg]
+    """On a terminal, output longer than the screen goes through a pager ($PAGER,
+    else less), as git's does; ``searchidx --no-pager`` turns it off."""
+
+    @functools.wraps(command)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        ctx = click.get_current_context()
+        if ctx.find_root().params.get("no_pager") or not sys.stdout.isatty():
+            return command(*args, **kwargs)
+        screen, asked = sys.stdout, ctx.color
+        sys.stdout = buffer = io.StringIO()
+        if asked is None:  # keep the colours a terminal would get
+            ctx.color = True
+        try:
+            return command(*args, **kwargs)
+        finally:
+            sys.stdout, ctx.color = screen, asked
+            _page(buffer.getvalue(), asked)
+
+    return wrapper
+
+
+def _page(text: str, color: bool | None) -> None:
+    size = shutil.get_terminal_size()
+    rows = sum(1 + len(line) // max(size.columns, 1) for line in click.unstyle(text).splitlines())
+    if rows >= size.lines:
+        click.echo_via_pager(text.removesuffix("\n"), color=color)
+    else:
+        click.echo(text, nl=False, color=color)
 
 
 def format_option(*formats: str) -> Callable:  # type: ignore[type-arg]
@@ -80,37 +120,64 @@ def format_option(*formats: str) -> Callable:  # type: ignore[type-arg]
     )  # fmt: skip
 
 
+class _Limit(click.ParamType):  # type: ignore[type-arg]
+    """A count, or ``all`` (None): every result, streamed."""
+
+    name = "N|all"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text == "all":
+            return None
+        if text.isdigit():
+            return int(text)
+        self.fail(f"{value!r} is neither a count nor 'all'", param, ctx)
+
+
+LIMIT = _Limit()
+
+
 def _with(command: Callable, options: list[Callable]) -> Callable:  # type: ignore[type-arg]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def date_and_label_filters(command: Callable) -> Callable:  # type: ignore[type-arg]
-    """``--from``, ``--to``, ``--category``, ``--source``: the filters every
-    command that counts or lists articles shares."""
-    return _with(command, [
-        click.option("--from", "date_from", type=click.DateTime(["%Y-%m-%d"]), help="Only articles from this day on."),
-        click.option("--to", "date_to", type=click.DateTime(["%Y-%m-%d"]), help="Only articles up to this day."),
+def filter_options(command: Callable) -> Callable:  # type: ignore[type-arg]
+    """The filters every query command takes: dates, categories, sources."""
+    day = click.DateTime(["%Y-%m-%d"])
+    options = [
+        click.option("--from", "date_from", type=day, metavar="YYYY-MM-DD", help="Only articles from this day on."),
+        click.option("--to", "date_to", type=day, metavar="YYYY-MM-DD", help="Only articles up to this day."),
         click.option(
             "--category", "categories", multiple=True,
             help="Only this category (repeatable; accents and case ignored).",
         ),
         click.option("--source", "sources", multiple=True, help="Only this source (repeatable)."),
-    ])  # fmt: skip
+    ]  # fmt: skip
+    return _with(command, options)
 
 
-def filter_options(command: Callable) -> Callable:  # type: ignore[type-arg]
+def page_options(command: Callable) -> Callable:  # type: ignore[type-arg]
+    """How many hits, which page, in which format (search and similar)."""
     options = [
-        date_and_label_filters,
-        click.option("--limit", default=10, show_default=True, type=click.IntRange(0), help="Hits to show."),
+        click.option(
+            "--limit", default="10", show_default=True, type=LIMIT, metavar="N|all",
+            help="Hits to show; 'all' streams every hit.",
+        ),
         click.option("--offset", default=0, type=click.IntRange(0), help="Hits to skip."),
         click.option("--page", type=click.IntRange(1), help="Page number (sets --offset from --limit)."),
         click.option(
-            "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "trec"]), default="text",
-            show_default=True, help="Output format.",
+            "--format", "fmt", type=click.Choice(["text", "json", "jsonl", "csv", "trec"]), default="text",
+            show_default=True, help="Output format (csv: a header row, then one hit a line).",
         ),
         click.option("--run-tag", default="searchidx", show_default=True, help="Run name in --format trec."),
+        click.option(
+            "--snippet-chars", type=click.IntRange(1), metavar="N",
+            help="Shorten snippets to at most N characters [default: up to 3 sentences of ~200].",
+        ),
     ]  # fmt: skip
     return _with(command, options)
 
@@ -119,6 +186,8 @@ def _search_options(kwargs: dict) -> dict:  # type: ignore[type-arg]
     """Library options from the shared CLI options."""
     page = kwargs.pop("page", None)
     if page:
+        if kwargs["limit"] is None:
+            raise click.UsageError("--page needs a numeric --limit, not 'all'")
         kwargs["offset"] = (page - 1) * kwargs["limit"]
     return {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in kwargs.items()}
 
@@ -210,37 +279,68 @@ def _write_json(obj: object) -> None:
     click.echo(_json(obj))
 
 
+#: The columns of ``--format csv``, one hit a row (``qid`` first in batch mode).
+CSV_COLUMNS = ("id", "rank", "score", "date", "category", "source", "title", "url", "snippet")
+
+
+def _csv_line(values: Iterable[object]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(["" if v is None else v for v in values])
+    return out.getvalue()
+
+
+def _csv_row(hit: Hit, qid: str | None) -> str:
+    d = hit.to_dict()
+    return _csv_line([*([qid] if qid is not None else []), *(d[c] for c in CSV_COLUMNS)])
+
+
 def print_results(
-    results: Results | SimilarResults, fmt: str, qid: str | None = None, run_tag: str = "searchidx"
+    results: Results | SimilarResults,
+    fmt: str,
+    qid: str | None = None,
+    run_tag: str = "searchidx",
+    hits: Iterable[Hit] | None = None,
+    csv_header: bool = True,
 ) -> None:
     """Results in a format; the query's warnings go to stderr, except in json
-    output, which carries them."""
+    output, which carries them. ``hits`` (default ``results.hits``) may be a stream:
+    each hit is written as it comes."""
     from searchidx.results import Results, SimilarResults
 
+    hits = results.hits if hits is None else hits
     if fmt == "json":
-        _write_json(results.to_dict() if qid is None else {"qid": qid, **results.to_dict()})
+        data = {**results.to_dict(), "hits": [h.to_dict() for h in hits]}
+        _write_json(data if qid is None else {"qid": qid, **data})
         return
     for warning in results.warnings if isinstance(results, Results) else ():
         click.echo(_printable(f"searchidx: warning: {'' if qid is None else f'query {qid}: '}{warning}"), err=True)
     if fmt == "jsonl":
-        for hit in results.hits:
+        for hit in hits:
             _write_json(hit.to_dict() if qid is None else {"qid": qid, **hit.to_dict()})
         return
+    if fmt == "csv":
+        if csv_header:
+            click.echo(_csv_line([*(["qid"] if qid is not None else []), *CSV_COLUMNS]), nl=False)
+        for hit in hits:
+            click.echo(_csv_row(hit, qid), nl=False)
+        return
     if fmt == "trec":
-        for hit in results.hits:
+        for hit in hits:
             # sorted by date there is no relevance score: -rank keeps the order for trec_eval
             score = -hit.rank if hit.score is None else hit.score
             click.echo(f"{trec_id(qid or '1')} Q0 {trec_id(hit.id)} {hit.rank} {score:.4f} {trec_id(run_tag)}")
         return
+    if qid is not None:
+        click.echo(_style(f"query {qid}: {results.query}", bold=True))
     shown = f"{results.hits[0].rank}-{results.hits[-1].rank} of " if results.hits else ""
     click.echo(click.style(f"{shown}{results.total} results ({results.took_ms:.0f} ms)", dim=True))
     if isinstance(results, Results) and results.matching in ("most", "any"):
         click.echo(click.style(f"matching {results.matching} words: {results.matching_note}", dim=True))
     if isinstance(results, SimilarResults) and results.key_terms:
-        click.echo(_printable("key terms: " + ", ".join(t for t, _ in results.key_terms)))
+        click.echo(_printable("key terms: " + ", ".join(f"{t} {w:.2f}" for t, w in results.key_terms)))
     if isinstance(results, SimilarResults) and results.source_duplicates:
         click.echo(_printable(f"near-copies of this article left out: {', '.join(results.source_duplicates)}"))
-    for hit in results.hits:
+    for hit in hits:
         click.echo(_hit_text(hit))
     if isinstance(results, Results) and results.suggestion:
         click.echo(f"Did you mean: {_style(results.suggestion, bold=True)}")
@@ -257,8 +357,19 @@ def print_results(
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="searchidx")
-def main() -> None:
-    """Full-text search for Vietnamese news: index, search, find similar articles."""
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), help=INDEX_HELP)
+@click.option(
+    "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+    help="Colour the output: on a terminal unless $NO_COLOR is set (auto), always, or never.",
+)  # fmt: skip
+@click.option("--no-pager", is_flag=True, help="Print long output straight to the terminal, without $PAGER/less.")
+@click.pass_context
+def main(ctx: click.Context, index_dir: Path | None, color: str, no_pager: bool) -> None:
+    """Full-text search for Vietnamese news: index, search, find similar articles,
+    read every occurrence in context (kwic), and the words typical of a topic (terms).
+
+    Options before the command apply to every command: searchidx --index DIR search "bão"."""
+    ctx.color = {"always": True, "never": False}.get(color, False if os.environ.get("NO_COLOR") else None)
 
 
 class _Progress:
@@ -401,6 +512,7 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 @click.argument("query", required=False, default="")
 @index_option
 @filter_options
+@page_options
 @click.option(
     "--sort", type=click.Choice(SORTS), default="relevance", show_default=True,
     help="Order: relevance, date (oldest first) or -date (newest first); undated articles come last.",
@@ -414,39 +526,161 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 )
 @click.option("--no-snippets", is_flag=True, help="Skip snippets (faster).")
 @click.option("--any", "match_any", is_flag=True, help="Match articles with any of the words (ranked), not only all.")
+@paged
 @handles_errors
 def search_command(
     query: str, index_dir: Path | None, fmt: str, run_tag: str, batch: TextIO | None, no_snippets: bool,
     **kwargs: object,
 ) -> None:  # fmt: skip
     """Search: words (all must match), "phrases", OR, NOT/-word, (groups),
-    title:/sapo:/body:/category:/source:/tags:/date: fields."""
+    title:/sapo:/body:/category:/source:/tags:/date: fields.
+
+    \b
+    searchidx search "ha noi"                      no diacritics: finds "Hà Nội"
+    searchidx search '"Gia Lai" thi đua -COVID'    a phrase, two words, not COVID
+    searchidx search "(bão OR lũ) date:2024-09"    either word, in September 2024
+    searchidx search "giá vàng" --limit all --format csv > gia_vang.csv"""
+    if batch is not None and query:
+        raise click.UsageError("give a query or --batch FILE, not both")
     index = _open_for_reading(index_dir)
     options = _search_options(kwargs)
     options["snippets"] = not no_snippets and fmt != "trec"
     if batch is None:
-        print_results(index.search(query, **options), fmt, run_tag=run_tag)
+        _print_search(index, query, options, fmt, run_tag=run_tag)
         return
     failed = 0
+    in_json: list[object] = []
+    header = True  # csv: one header row, before the first query's hits
     for number, line in enumerate(batch, 1):
         if not line.strip():
             continue
         qid, tab, text = line.rstrip("\n").partition("\t")
         qid, text = (qid, text) if tab else (str(number), qid)
         try:
-            results = index.search(text, **options)
-            print_results(results, "jsonl" if fmt in ("text", "json") else fmt, qid=qid, run_tag=run_tag)
+            if fmt == "json":  # one JSON array of every query's results
+                in_json.append({"qid": qid, **index.search(text, **options).to_dict()})
+            else:
+                _print_search(index, text, options, fmt, qid=qid, run_tag=run_tag, csv_header=header)
+                header = False
         except SearchidxError as error:
             failed += 1
             click.echo(_printable(f"searchidx: line {number} ({qid}): {error}"), err=True)
+    if fmt == "json":
+        _write_json(in_json)
     if failed:
         sys.exit(2)
+
+
+def _print_search(index: Index, query: str, options: dict, fmt: str, **how: object) -> None:  # type: ignore[type-arg]
+    """One search's results; ``--limit all`` streams every hit after a count."""
+    if options["limit"] is not None:
+        print_results(index.search(query, **options), fmt, **how)  # type: ignore[arg-type]
+        return
+    summary = index.search(query, **{**options, "limit": 0})
+    walk = {k: v for k, v in options.items() if k not in ("limit", "facets")}  # every hit, no counts
+    print_results(summary, fmt, hits=index.iter_hits(query, **walk), **how)  # type: ignore[arg-type]
+
+
+@main.command("kwic", cls=_QueryMayStartWithADash)
+@click.argument("query")
+@index_option
+@filter_options
+@click.option("--width", type=click.IntRange(1), default=40, show_default=True, help="Characters of context each side.")
+@click.option(
+    "--sort", type=click.Choice(["left", "right", "date"]),
+    help="Order lines by the words before the match, after it, or by date [default: the search's order].",
+)  # fmt: skip
+@click.option(
+    "--limit", default="25", show_default=True, type=LIMIT, metavar="N|all",
+    help="Lines to show; 'all' for every occurrence.",
+)  # fmt: skip
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "csv", "jsonl"]), default="text", show_default=True,
+    help="Output format (text: aligned on the match).",
+)  # fmt: skip
+@paged
+@handles_errors
+def kwic_command(
+    query: str, index_dir: Path | None, width: int, sort: str | None, limit: int | None, fmt: str, **filters: object
+) -> None:  # fmt: skip
+    """Keyword in context: every occurrence of the query's words or "phrase" in the
+    matching articles, one a line, aligned on the match, in the original text.
+
+    \b
+    searchidx kwic "bão" --width 30
+    searchidx kwic '"Gia Lai"' --sort left --limit all --format csv > gia_lai.csv"""
+    from searchidx.kwic import KwicLine
+
+    index = _open_for_reading(index_dir)
+    lines = index.kwic(query, width=width, sort=sort, limit=limit, **_search_options(filters))
+    columns = tuple(KwicLine.__dataclass_fields__)
+    if fmt == "csv":
+        click.echo(_csv_line(columns), nl=False)
+    count = 0
+    for count, line in enumerate(lines, 1):  # noqa: B007 (the count is reported after the loop)
+        if fmt == "jsonl":
+            _write_json(line.to_dict())
+        elif fmt == "csv":
+            click.echo(_csv_line(line.to_dict()[c] for c in columns), nl=False)
+        else:
+            date = line.date.strftime("%Y-%m-%d") if line.date else ""
+            match = _style(line.match, fg="yellow", bold=True)
+            left, right = _printable(line.left), _printable(line.right)
+            if right[:1].isalnum() or right[:1] in "\"'(":
+                right = " " + right
+            click.echo(f"{date:<10} {left:>{width}} {match}{right:<{width + 1}}  {line.id}")
+    if fmt == "text":
+        more = " (--limit all shows every one)" if count == limit else ""
+        click.echo(click.style(f"{count} lines{more}", dim=True), err=True)
+
+
+@main.command("terms", cls=_QueryMayStartWithADash)
+@click.argument("query")
+@index_option
+@filter_options
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(0), help="Words to show.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "csv", "jsonl"]), default="text", show_default=True,
+    help="Output format.",
+)  # fmt: skip
+@paged
+@handles_errors
+def terms_command(query: str, index_dir: Path | None, limit: int, fmt: str, **filters: object) -> None:
+    """Significant terms: the words unusually frequent in the articles matching
+    QUERY compared with the whole index (JLH score, as Elasticsearch's
+    significant_terms), with how many matching articles and how many articles of
+    the index have each.
+
+    \b
+    searchidx terms "bão" --limit 30
+    searchidx terms "giá vàng" --from 2024-01-01 --format csv"""
+    found = _open_for_reading(index_dir).terms(query, limit=limit, **_search_options(filters))
+    columns = ("word", "matches", "documents", "score")
+    if fmt == "json":
+        _write_json(found.to_dict())
+    elif fmt == "jsonl":
+        for term in found.terms:
+            _write_json(term.to_dict())
+    elif fmt == "csv":
+        click.echo(_csv_line(columns), nl=False)
+        for term in found.terms:
+            click.echo(_csv_line(term.to_dict()[c] for c in columns), nl=False)
+    else:
+        click.echo(
+            click.style(
+                f"{found.matched} of {found.documents} articles match; words from the best {found.sampled}", dim=True
+            )
+        )
+        click.echo(click.style(f"{'word':<28} {'matches':>8} {'index':>8} {'score':>8}", bold=True))
+        for term in found.terms:
+            click.echo(f"{_printable(term.word):<28} {term.matches:>8} {term.documents:>8} {term.score:>8.3f}")
 
 
 @main.command("show")
 @click.argument("doc_id")
 @index_option
 @format_option("json")
+@paged
 @handles_errors
 def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
     """Print a whole article by id (or URL)."""
@@ -472,6 +706,7 @@ def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
 @click.argument("doc_id", required=False)
 @index_option
 @filter_options
+@page_options
 @click.option("--text", help="Find articles like this text.")
 @click.option(
     "--file",
@@ -480,7 +715,10 @@ def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
     help="…like this article file (page text or JSON).",
 )
 @click.option("--duplicates", "keep_duplicates", is_flag=True, help="Keep near-duplicates instead of collapsing them.")
-@click.option("--explain", is_flag=True, help="Show the key terms and which ones each result shares.")
+@click.option(
+    "--explain", is_flag=True, help="Show the key terms with their weights, and which ones each result shares."
+)
+@paged
 @handles_errors
 def similar_command(
     doc_id: str | None, index_dir: Path | None, fmt: str, run_tag: str, text: str | None, path: Path | None,
@@ -489,10 +727,11 @@ def similar_command(
     """Articles like an indexed one (ID or URL), a --text or a --file."""
     if sum(x is not None for x in (doc_id, text, path)) != 1:
         raise click.UsageError("give exactly one of ID, --text or --file")
+    options = _search_options(kwargs)
+    if options["limit"] is None:
+        raise click.UsageError("--limit all is for search; give similar a number")
     index = _open_for_reading(index_dir)
-    results = index.similar(
-        doc_id, text=text, path=path, duplicates=keep_duplicates, explain=explain, **_search_options(kwargs)
-    )
+    results = index.similar(doc_id, text=text, path=path, duplicates=keep_duplicates, explain=explain, **options)
     print_results(results, fmt, run_tag=run_tag)
 
 
@@ -541,14 +780,14 @@ def _note_undated(trend: Trend) -> None:
 @main.command("trend", cls=_QueryMayStartWithADash)
 @click.argument("queries", nargs=-1, required=True, metavar="QUERY...")
 @index_option
-@date_and_label_filters
+@filter_options
 @click.option(
     "--by", type=click.Choice(PERIODS),
     help="Count per day, week (ISO, from Monday), month or year [default: from the range: day up to "
     "60 days, week up to 1.5 years, month up to 10 years, else year].",
 )  # fmt: skip
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl"]), default="table", show_default=True,
+    "--format", "fmt", type=click.Choice(["text", "csv", "json", "jsonl"]), default="text", show_default=True,
     help="Output format: a table with a chart per query, or one row per period and query.",
 )  # fmt: skip
 @click.option(
@@ -587,6 +826,7 @@ def trend_command(
 @main.command("duplicates")
 @index_option
 @format_option("jsonl")
+@paged
 @handles_errors
 def duplicates_command(index_dir: Path | None, fmt: str) -> None:
     """List clusters of near-duplicate articles (MinHash over 4-syllable shingles)."""

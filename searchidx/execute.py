@@ -116,15 +116,17 @@ class Segment:
             self._arrays[key], self._arrays[key + "_codes"] = distinct, codes
         return self._arrays[key], self._arrays[key + "_codes"]
 
-    def postings(self, field: str, text: bytes, values: bool = False) -> Postings:
+    def postings(self, field: str, text: bytes, values: bool = False, keep: bool = True) -> Postings:
         """A term's document numbers, weights and (with ``values``) encoded
         positions in this segment: sliced from the segment's posting arrays where
         they hold it, else decoded and kept in a small LRU cache (the same terms
-        come back query after query)."""
+        come back query after query) unless ``keep`` is false."""
         if self._mapped is not None and not values:
             mapped = self._mapped.get(field, text)
             if mapped is not None:
                 return mapped
+        if not keep:
+            return _counted(posting_arrays.decode(self.reader, field, text, values))
         return self._cached(
             (field, text, ("postings", values)),
             lambda: _counted(posting_arrays.decode(self.reader, field, text, values)),
@@ -139,13 +141,15 @@ class Segment:
             values = self.postings(field, text, values=True).values
             assert values is not None
             return [values[i] for i in at]
-        starts = np.array([first for first, _, _ in blocks])
         out: list[bytes] = []
-        for i, block in zip(at.tolist(), (np.searchsorted(starts, at, side="right") - 1).tolist(), strict=True):
-            first, position, length = blocks[block]
+        for i in at.tolist():
+            block = i // posting_arrays.BLOCK
+            position, length = blocks[block]
             values = self._cached(
-                (field, text, ("block", block)), partial(_block_values, self.reader, position, length)
+                (field, text, ("block", block)),
+                partial(_block_values, self.reader, position, length, block == len(blocks) - 1),
             )
+            first = block * posting_arrays.BLOCK
             out.append(values[i - first])
         return out
 
@@ -165,13 +169,13 @@ class Segment:
         return made
 
 
-_Piece = TypeVar("_Piece", Postings, list[bytes], list[tuple[int, int, int]])
+_Piece = TypeVar("_Piece", Postings, list[bytes], list[tuple[int, int]])
 
 
-def _nbytes(piece: Postings | list[bytes] | list[tuple[int, int, int]]) -> int:
-    if isinstance(piece, Postings):
-        return piece.nbytes
-    return sum(len(p) if isinstance(p, bytes) else 24 for p in piece)
+def _nbytes(piece: Postings | list[bytes] | list[tuple[int, int]]) -> int:
+    """About what a cached piece takes: a block's encoded positions are a few
+    bytes each; what matters is that the cache stays bounded."""
+    return piece.nbytes if isinstance(piece, Postings) else 64 * len(piece)
 
 
 def _counted(postings: Postings) -> Postings:
@@ -180,8 +184,8 @@ def _counted(postings: Postings) -> Postings:
     return postings
 
 
-def _block_values(reader: SegmentReader, position: int, length: int) -> list[bytes]:
-    values = posting_arrays.block_values(reader, position, length)
+def _block_values(reader: SegmentReader, position: int, length: int, last: bool) -> list[bytes]:
+    values = posting_arrays.block_values(reader, position, length, last)
     _decoded[0] += len(values)
     return values
 
@@ -212,10 +216,18 @@ def _term_scores(segment: Segment, fieldname: str, text: bytes) -> tuple[Array, 
     ids, weights = postings.ids, postings.weights
     if not len(ids) or not segment.top.schema[fieldname].scorable:
         return ids, weights
-    scorer = segment.top.weighting.scorer(segment.leaf, fieldname, text)
+    idf, avgfl, k1, b = _bm25f(segment.top, fieldname, text)
     lengths = segment.lengths(fieldname)[ids]
-    k1, b = scorer.K1, scorer.B
-    return ids, scorer.idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / scorer.avgfl)))
+    return ids, idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
+
+
+def _bm25f(searcher: Searcher, fieldname: str, text: bytes) -> tuple[float, float, float, float]:
+    """The constants of Whoosh's BM25F for a term: its idf and the field's average
+    length over the whole index, and the weighting's K1 and B (what Whoosh's scorer
+    computes, without building one per term and segment)."""
+    weighting = searcher.weighting
+    b = weighting._field_B.get(fieldname, weighting.B)
+    return searcher.idf(fieldname, text), searcher.avg_field_length(fieldname) or 1, weighting.K1, b
 
 
 def _term(q: wq.Term, segment: Segment, within: Array | None) -> Match:
@@ -403,6 +415,31 @@ def matches(
         match = evaluate(query, segment, within)
         match.mask &= within
         yield segment, match
+
+
+def dated_documents(searcher: Searcher, column: str = "date") -> int:
+    """Live documents with a value in a numeric column (dates)."""
+    return sum(
+        int(np.count_nonzero(segment.live() & (segment.numbers(column) != _NO_VALUE)))
+        for segment in segments(searcher)
+        if segment.reader.has_column(column)
+    )
+
+
+def doc_counts(masks: list[tuple[Segment, Array]], fieldnames: tuple[str, ...], text: str) -> tuple[int, int]:
+    """How many documents hold a term in any of these fields: among the masked
+    ones (a query's matches) and among all live ones. Exact, from the postings,
+    read past the cache: counting many terms once must not evict the terms that
+    searches come back to."""
+    inside = everywhere = 0
+    for segment, mask in masks:
+        present = np.zeros(segment.size, dtype=bool)
+        for fieldname in fieldnames:
+            field = segment.top.schema[fieldname]
+            present[segment.postings(fieldname, field.to_bytes(text), keep=False).ids] = True
+        inside += int(np.count_nonzero(present & mask))
+        everywhere += int(np.count_nonzero(present & segment.live()))
+    return inside, everywhere
 
 
 def run(

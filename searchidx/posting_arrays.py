@@ -45,6 +45,8 @@ SUFFIX = ".postings"
 #: Shorter lists take one or two blocks to decode: not worth a table entry.
 MIN_POSTINGS = 128
 COMPACT, WIDE = 0, 1
+#: Postings in a full block of Whoosh's codec (its ``blocklimit``).
+BLOCK = 128
 _HEADER = struct.Struct("<8sQQ")
 _ENTRY_BYTES = 8 + 8 + 4 + 1
 
@@ -110,31 +112,32 @@ def _decode(terms: Any, info: Any, values: bool) -> Postings:
     return Postings(np.concatenate(id_blocks), np.concatenate(weight_blocks), value_list)
 
 
-def blocks(reader: SegmentReader, field: str, text: bytes) -> list[tuple[int, int, int]]:
-    """Where each of a term's blocks starts in its posting list and in the postings
-    file, and its length in bytes: read from the small block headers, so that the
-    positions of a few postings can be decoded without decoding the whole list.
-    An inlined list (one posting) has no blocks."""
+def blocks(reader: SegmentReader, field: str, text: bytes) -> list[tuple[int, int]]:
+    """Where each of a term's blocks lies in the postings file (offset and length):
+    the lengths alone lead from block to block, so finding them decodes nothing.
+    Whoosh fills every block but the last with ``BLOCK`` postings, so posting ``i``
+    is in block ``i // BLOCK`` (``block_values`` checks it). An inlined list (one
+    posting) has no blocks."""
     info = reader._terms.term_info(field, text)
     if info.is_inlined():
         return []
     postfile = reader._terms._postfile
     position = info.extent()[0] + 4  # past the header tag
     found = []
-    first = 0
     while True:
         length = postfile.get_int(position)
-        found.append((first, position + 4, abs(length)))
-        first += safe_unpickle.load(io.BytesIO(postfile.get(position + 4, min(abs(length), 128))))[0]
+        found.append((position + 4, abs(length)))
         if length < 0:
             return found
         position += 4 + abs(length)
 
 
-def block_values(reader: SegmentReader, position: int, length: int) -> list[bytes]:
+def block_values(reader: SegmentReader, position: int, length: int, last: bool) -> list[bytes]:
     """The encoded positions of every posting in one block."""
     stream = io.BytesIO(reader._terms._postfile.get(position, length))
-    compressed = safe_unpickle.load(stream)[3]
+    count, _, _, compressed, _, _ = safe_unpickle.load(stream)
+    if count != BLOCK and not (last and count < BLOCK):
+        raise CorruptIndex(f"{reader.segment().segment_id()}: a posting block of {count}, not {BLOCK}")
     data = stream.read()
     return list(safe_unpickle.loads(zlib.decompress(data) if compressed else data)[2])
 

@@ -96,6 +96,7 @@ class SearchOptions:
     facets: bool = False
     snippets: bool = True
     match_any: bool = False  # rank articles that have any of the words, not only all
+    snippet_chars: int | None = None  # the longest snippet; None: up to 3 sentences of ~200 characters
 
     def __post_init__(self) -> None:
         """Refuse what no search can use, in one line (InvalidArgument), rather than
@@ -117,6 +118,10 @@ class SearchOptions:
             value = getattr(self, name)
             if not isinstance(value, tuple) or not all(isinstance(v, str) for v in value):
                 raise InvalidArgument(f"{name} must be a tuple of strings, not {kind(value)}")
+        if self.snippet_chars is not None and (
+            isinstance(self.snippet_chars, bool) or not isinstance(self.snippet_chars, int)
+        ):
+            raise InvalidArgument(f"snippet_chars must be a whole number or None, not {kind(self.snippet_chars)}")
         for name in ("facets", "snippets", "match_any"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidArgument(f"{name} must be True or False, not {kind(getattr(self, name))}")
@@ -199,7 +204,7 @@ SHORT_QUERY = 4
 MOST_WORDS = 0.6
 # without diacritics, phrases only: "ha" is "Hà" more often than "hả"
 _QUESTIONS = QUESTION_WORDS | {fold(w) for w in QUESTION_WORDS if " " in w}
-_LIGHT_TERMS = frozenset(
+LIGHT_TERMS = frozenset(
     form for words in (STOP_WORDS, QUESTION_WORDS) for word in words for form in itertools.chain(*query_syllables(word))
 )
 
@@ -231,7 +236,7 @@ def matching_rule(terms: Sequence[str], match_any: bool, relaxed: bool = False) 
     if len(terms) <= (SHORT_QUERY if relaxed or _asks(terms) else LONG_QUERY):
         return Matching(tuple(terms), len(terms))
     unique = list(dict.fromkeys(terms))
-    meaningful = [t for t in unique if t not in _LIGHT_TERMS] or unique
+    meaningful = [t for t in unique if t not in LIGHT_TERMS] or unique
     optional = tuple(t for t in unique if t not in meaningful)
     return Matching(tuple(meaningful), math.ceil(MOST_WORDS * len(meaningful)), optional)
 
@@ -357,22 +362,37 @@ def search_filter(options: SearchOptions) -> wq.Query | None:
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-def match_terms(node: Node | None) -> MatchTerms:
-    """The terms worth highlighting: those of positive text and phrase clauses."""
+def match_terms(node: Node | None, units: bool = False) -> MatchTerms:
+    """The terms worth highlighting: those of positive text and phrase clauses.
+    With ``units``, also what an occurrence must hold (``snippets.occurrences``):
+    each quoted phrase; each word of a text clause as pyvi segments it ("bão miền
+    Trung": "bão", "miền trung"); a text typed without diacritics, which pyvi
+    cannot segment, as its syllables in order ("ha noi")."""
     exact: set[str] = set()
     folded: set[str] = set()
+    found: set[tuple[str, ...]] = set()
 
     def walk(n: Node | None) -> None:
         if isinstance(n, (Text, Phrase)):
             accented = has_diacritics(n.text)
-            for e, f in query_syllables(n.text):
-                (exact if accented else folded).add(e if accented else f)
+            typed = [e if accented else f for e, f in query_syllables(n.text)]
+            (exact if accented else folded).update(typed)
+            if units:
+                found.update(_units(n, typed, accented))
         elif isinstance(n, (And, Or)):
             for child in n.nodes:
                 walk(child)
 
     walk(node)
-    return MatchTerms(frozenset(exact), frozenset(folded))
+    return MatchTerms(frozenset(exact), frozenset(folded), frozenset(found))
+
+
+def _units(node: Text | Phrase, typed: list[str], accented: bool) -> list[tuple[str, ...]]:
+    if isinstance(node, Phrase) or not accented:
+        return [tuple(typed)]
+    words = [tuple(w.split(WORD_JOINER)) for w in query_words(node.text)]
+    in_words = {syllable for word in words for syllable in word}
+    return words + [(t,) for t in typed if t not in in_words]
 
 
 def compile_query(options: SearchOptions, reader: IndexReader, relaxed: bool = False) -> tuple[ParsedQuery, wq.Query]:

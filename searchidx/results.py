@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, unpack_spans
+from searchidx.snippets import MatchTerms, Snippet, highlight_spans, make_snippet, snippet_size, unpack_spans
 
 if TYPE_CHECKING:
     from whoosh.searching import Searcher
@@ -123,8 +123,11 @@ class SimilarResults(RankedResults[SimilarHit]):
         }
 
 
-def make_hit(searcher: Searcher, docnum: int, rank: int, score: float | None, terms: MatchTerms | None) -> Hit:
-    """A hit from a stored document; ``terms`` None means no snippet."""
+def make_hit(
+    searcher: Searcher, docnum: int, rank: int, score: float | None, terms: MatchTerms | None, chars: int | None = None
+) -> Hit:
+    """A hit from a stored document; ``terms`` None means no snippet, ``chars`` the
+    longest snippet."""
     doc = searcher.stored_fields(docnum)
     title = doc.get("title", "")
     hit = Hit(
@@ -134,12 +137,12 @@ def make_hit(searcher: Searcher, docnum: int, rank: int, score: float | None, te
     if terms is not None:
         spans = doc.get("spans", {})
         hit.title_highlights = highlight_spans(title, unpack_spans(spans.get("title", b"")), terms)
-        snippet = _article_snippet(doc, terms)
+        snippet = _article_snippet(doc, terms, chars)
         hit.snippet, hit.highlights = snippet.text, snippet.highlights
     return hit
 
 
-def _article_snippet(doc: dict[str, Any], terms: MatchTerms) -> Snippet:
+def _article_snippet(doc: dict[str, Any], terms: MatchTerms, chars: int | None) -> Snippet:
     """The snippet is drawn from the lead and the body as one text."""
     sapo, body = doc.get("sapo", ""), doc.get("body", "")
     spans = doc.get("spans", {})
@@ -149,4 +152,4 @@ def _article_snippet(doc: dict[str, Any], terms: MatchTerms) -> Snippet:
         base = len(sapo) + 1 if sapo else 0
         words += [(s + base, e + base) for s, e in unpack_spans(spans.get("body", b""))]
         text = f"{sapo}\n{body}" if sapo else body
-    return make_snippet(text, words, terms)
+    return make_snippet(text, words, terms, *snippet_size(chars))

@@ -12,6 +12,7 @@ from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from searchidx import execute
+from searchidx.hints import hints
 from searchidx.query import FACETS
 from searchidx.querying import SearchOptions, compile_query, describe_matching, match_terms, search_filter
 from searchidx.results import Hit, Results, make_hit
@@ -45,10 +46,14 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
     terms = match_terms(node) if options.snippets else None
     window = range(options.offset, len(ranked.docnums))
     hits = [
-        make_hit(searcher, ranked.docnums[i], i + 1, ranked.scores[i] if by_relevance else None, terms) for i in window
+        make_hit(
+            searcher, ranked.docnums[i], i + 1, ranked.scores[i] if by_relevance else None, terms, options.snippet_chars
+        )
+        for i in window
     ]
     total = ranked.total
-    out = Results(options.query, total, 0.0, hits, facets=ranked.facets, warnings=list(parsed.warnings))
+    warnings = [*parsed.warnings, *hints(searcher, options, node, total)]
+    out = Results(options.query, total, 0.0, hits, facets=ranked.facets, warnings=warnings)
     out.matching, out.matching_note = describe_matching(node, options.match_any, relaxed)
     if total == 0 and node is not None:
         out.suggestion = suggest(searcher, options)

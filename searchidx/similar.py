@@ -138,7 +138,7 @@ def similar(
     highlight = match_terms(Text(" ".join(k.label for k in terms))) if options.snippets else None
     hits = [
         SimilarHit(
-            **vars(make_hit(searcher, c.docnum, rank, c.score, highlight)),
+            **vars(make_hit(searcher, c.docnum, rank, c.score, highlight, options.snippet_chars)),
             duplicates=c.duplicates,
             shared_terms=c.shared,
         )

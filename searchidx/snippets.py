@@ -27,10 +27,13 @@ class MatchTerms:
     """The positive terms of a query: what may be highlighted.
 
     ``exact`` holds the terms of a query typed with diacritics, ``folded`` the
-    diacritic-free terms of every query word."""
+    diacritic-free terms of every query word. ``units``, when given, are what an
+    occurrence must hold one of (``occurrences``): the terms of each quoted phrase
+    and of each word of the query, in order."""
 
     exact: frozenset[str] = frozenset()
     folded: frozenset[str] = frozenset()
+    units: frozenset[tuple[str, ...]] = frozenset()
 
     @cached_property
     def candidates(self) -> re.Pattern[str] | None:
@@ -82,6 +85,30 @@ def highlight_spans(text: str, words: list[tuple[int, int]], terms: MatchTerms) 
         else:
             spans.append((start, end))
     return spans
+
+
+def occurrences(text: str, words: list[tuple[int, int]], terms: MatchTerms) -> list[tuple[int, int]]:
+    """Each place the query occurs in ``text``: highlighted spans, joined across
+    the spaces between them ("Bão số 3" is one occurrence), keeping those that hold
+    one of the query's ``units`` whole."""
+    joined: list[tuple[int, int]] = []
+    for start, end in highlight_spans(text, words, terms):
+        if joined and set(text[joined[-1][1] : start]) <= {" "}:
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    if not terms.units:
+        return joined
+    return [(s, e) for s, e in joined if _holds(text[s:e], terms.units)]
+
+
+def _holds(span: str, units: frozenset[tuple[str, ...]]) -> bool:
+    forms = [term_forms(p.text) for p in syllabify(normalize(span).text) if p.kind != PUNCT]
+    return any(
+        all(term in forms[i + j] for j, term in enumerate(unit))
+        for unit in units
+        for i in range(len(forms) - len(unit) + 1)
+    )
 
 
 def _accent_classes() -> dict[str, str]:
@@ -146,12 +173,25 @@ def _trim(text: str, start: int, end: int, spans: list[tuple[int, int]], width: 
     return left, right
 
 
+FRAGMENTS = 3
+FRAGMENT_CHARS = 200
+
+
+def snippet_size(chars: int | None) -> tuple[int, int]:
+    """(fragments, width) for a snippet of at most ``chars`` characters: a sentence
+    per 150 characters, up to ``FRAGMENTS``, each cut to its share."""
+    if chars is None:
+        return FRAGMENTS, FRAGMENT_CHARS
+    fragments = max(1, min(FRAGMENTS, chars // 150))
+    return fragments, max(1, (chars - (fragments - 1) * len(ELLIPSIS)) // fragments)
+
+
 def make_snippet(
     text: str,
     words: list[tuple[int, int]],
     terms: MatchTerms,
-    fragments: int = 3,
-    width: int = 200,
+    fragments: int = FRAGMENTS,
+    width: int = FRAGMENT_CHARS,
 ) -> Snippet:
     """Up to ``fragments`` sentences with the most distinct matches, in text order,
     joined with an ellipsis; falls back to the opening of the text."""
