@@ -57,9 +57,9 @@ import plain_whoosh  # noqa: E402
 from bench import articles, percentile  # noqa: E402
 
 from searchidx import Article, Index, restore  # noqa: E402
-from searchidx import search as search_module  # noqa: E402
+from searchidx import querying as search_module  # noqa: E402
 from searchidx.analysis import canonical_tone, fold, normalize  # noqa: E402
-from searchidx.index import open_generation  # noqa: E402
+from searchidx.generations import open_generation  # noqa: E402
 
 SHARED = HERE.parent.parent / "shared" / "corpus"
 QUESTIONS = HERE / "data" / "questions.tsv"
@@ -85,7 +85,7 @@ def score(run: Callable[[str], list[str]], queries: list[tuple[str, str]]) -> di
 
 @contextlib.contextmanager
 def settings(**values: object) -> Iterator[None]:
-    """searchidx.search's module settings changed for the duration."""
+    """searchidx.querying's module settings changed for the duration."""
     saved = {k: getattr(search_module, k) for k in values}
     for k, v in values.items():
         setattr(search_module, k, v)

@@ -119,6 +119,18 @@ def labels(words: list[str]) -> list[str]:
     return result
 
 
+def continues(words: list[str]) -> list[bool]:
+    """Whether pyvi's tokenizer joins each word to the one before: the model labels
+    it "I_W", and it is not a capitalised word after a lower-case one (the rule of
+    ``ViTokenizer.tokenize``; its tests for punctuation and digits are the caller's,
+    which knows its own pieces)."""
+    tags = labels(words)
+    return [
+        i > 0 and tags[i] == "I_W" and not (words[i][0].isupper() and not words[i - 1][0].isupper())
+        for i in range(len(words))
+    ]
+
+
 def model_features(words: list[str]) -> list[dict[str, object]]:
     """pyvi's CRF features for each word, exactly as its ``sent2features`` makes
     them, but with each word's properties and each dictionary look-up computed

@@ -12,7 +12,8 @@ from pyvi.ViTokenizer import ViTokenizer  # the reference: pyvi's own loader
 
 from searchidx import pyvi_model, shipped_corpus
 from searchidx.analysis import normalize, syllabify
-from searchidx.corpus import Article, read_path
+from searchidx.article import Article
+from searchidx.corpus import read_path
 from searchidx.errors import SearchidxError
 
 

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 import orjson
 from starlette.applications import Starlette
@@ -49,7 +49,7 @@ ENVIRONMENT = "SEARCHIDX_SERVE"  # the settings, for uvicorn's worker processes
 STATIC = Path(__file__).resolve().parent / "static"
 
 SEARCH_PARAMETERS = {"q", "index", "from", "to", "category", "source", "sort", "limit", "offset", "page", "facets",
-                     "snippets", "any"}  # fmt: skip
+                     "snippets", "any", "restore"}  # fmt: skip
 SIMILAR_PARAMETERS = {"id", "index", "from", "to", "category", "source", "limit", "offset", "page", "duplicates",
                       "explain"}  # fmt: skip
 FILTERS = {"index", "from", "to", "category", "source"}
@@ -169,7 +169,19 @@ def _day(params: QueryParams, name: str) -> datetime | None:
         raise ApiError(400, f"bad date for {name}: {text[:40]!r} (expected YYYY-MM-DD)") from None
 
 
-def _filters(params: QueryParams) -> dict[str, object]:
+class _Filters(TypedDict):
+    date_from: datetime | None
+    date_to: datetime | None
+    categories: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+class _PageAndFilters(_Filters):
+    limit: int
+    offset: int
+
+
+def _filters(params: QueryParams) -> _Filters:
     """The filters every route over articles takes: dates, categories, sources."""
     return {
         "date_from": _day(params, "from"), "date_to": _day(params, "to"),
@@ -177,7 +189,7 @@ def _filters(params: QueryParams) -> dict[str, object]:
     }  # fmt: skip
 
 
-def _page_and_filters(params: QueryParams) -> dict[str, object]:
+def _page_and_filters(params: QueryParams) -> _PageAndFilters:
     """Options search and similar share: paging and the filters."""
     limit = _integer(params, "limit", 10, 0, MAX_LIMIT)
     offset = _integer(params, "offset", 0, 0, MAX_OFFSET)
@@ -256,12 +268,13 @@ class Service:
         sort = params.get("sort", "relevance")
         if sort not in SORTS:
             raise ApiError(400, f"unknown sort {sort[:40]!r} (one of {', '.join(SORTS)})")
-        options = _page_and_filters(params) | {
-            "sort": sort, "facets": _flag(params, "facets"), "snippets": _flag(params, "snippets", True),
-            "match_any": _flag(params, "any"),
-        }  # fmt: skip
         index = self._index(params)
-        results = await self.run(functools.partial(index.search, params.get("q", ""), **options))
+        call = functools.partial(
+            index.search, params.get("q", ""), sort=sort, facets=_flag(params, "facets"),
+            snippets=_flag(params, "snippets", True), match_any=_flag(params, "any"),
+            restore=_flag(params, "restore", True), **_page_and_filters(params),
+        )  # fmt: skip
+        results = await self.run(call)
         return JSON(results.to_dict())
 
     async def similar(self, request: Request) -> Response:
@@ -280,7 +293,7 @@ class Service:
             raise ApiError(400, 'give an article id (?id=...) or POST {"text": "..."}')
         call = functools.partial(
             index.similar, doc_id, text=text, duplicates=duplicates, explain=explain,
-            **options,  # type: ignore[arg-type]
+            **options,
         )  # fmt: skip
         return JSON((await self.run(call)).to_dict())
 

@@ -148,6 +148,8 @@ def openapi(max_limit: int, max_offset: int, max_body: int, max_lines: int, max_
                     _parameter("facets", flag, "count hits by category, source and month"),
                     _parameter("snippets", {**flag, "default": True}, "make snippets with highlights"),
                     _parameter("any", flag, "rank articles with any of the words, not only all"),
+                    _parameter("restore", {**flag, "default": True},
+                               "rank the restored form of a query typed without diacritics first (results: restored)"),
                     *paging,
                 ],
                 "responses": results,
