@@ -393,12 +393,14 @@ class Analysis:
     terms: list[Term]
     words: list[tuple[int, int]]  # character spans of multi-syllable words, for highlights
     syllables: int
+    pieces: list[Piece]  # the syllable stream, for the fingerprint (which need not syllabify again)
 
 
 def analyze(text: str) -> Analysis:
     """Analyse a document or query text into index terms with original offsets."""
     norm = normalize(text)
-    words = segment(syllabify(norm.text))
+    pieces = syllabify(norm.text)
+    words = segment(pieces)
     terms: list[Term] = []
     spans: list[tuple[int, int]] = []
     pos = 0
@@ -415,7 +417,7 @@ def analyze(text: str) -> Analysis:
             s, e = norm.original(piece.start), norm.original(piece.end)
             _add_piece(terms, piece, pos, s, e)
             pos += 1
-    return Analysis(terms, spans, pos)
+    return Analysis(terms, spans, pos, pieces)
 
 
 def _add_word(terms: list[Term], syllables: list[str], pos: int, start: int, end: int) -> None:

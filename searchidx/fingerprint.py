@@ -13,10 +13,10 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
-from searchidx.analysis import CODE, SYLLABLE, fold, normalize, syllabify
+from searchidx.analysis import CODE, SYLLABLE, Piece, fold, normalize, syllabify
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,18 +43,35 @@ def _hash_functions() -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def shingles(text: str) -> set[int]:
-    words = [fold(p.text.lower()) for p in syllabify(normalize(text).text) if p.kind in (SYLLABLE, CODE)]
+@lru_cache(maxsize=200_000)
+def _shingle_word(syllable: str) -> bytes:
+    return fold(syllable.lower()).encode("utf-8")
+
+
+def shingle_words(pieces: Iterable[Piece]) -> list[bytes]:
+    """The folded, lower-cased syllables and codes of a syllable stream, in UTF-8:
+    what shingles are made of."""
+    return [_shingle_word(p.text) for p in pieces if p.kind in (SYLLABLE, CODE)]
+
+
+def shingles(words: list[bytes]) -> set[int]:
     if len(words) < SHINGLE:
-        return {zlib.crc32(" ".join(words).encode())} if words else set()
-    return {zlib.crc32(" ".join(words[i : i + SHINGLE]).encode()) for i in range(len(words) - SHINGLE + 1)}
+        return {zlib.crc32(b" ".join(words))} if words else set()
+    return {zlib.crc32(b" ".join(words[i : i + SHINGLE])) for i in range(len(words) - SHINGLE + 1)}
 
 
 def signature(text: str) -> bytes:
     """The MinHash signature of a text, as bytes for storing."""
+    return words_signature(shingle_words(syllabify(normalize(text).text)))
+
+
+def words_signature(words: list[bytes]) -> bytes:
+    """The signature from ``shingle_words``: an indexed article's come from the
+    syllables its analysis found, field by field (the text's own syllables, since
+    no syllable spans the line break between fields)."""
     import numpy as np
 
-    hashes = np.fromiter(shingles(text), dtype=np.uint64)
+    hashes = np.fromiter(shingles(words), dtype=np.uint64)
     if hashes.size == 0:
         return _EMPTY
     a, b = _hash_functions()

@@ -71,19 +71,22 @@ def digest(article: Article) -> str:
 def document(article: Article, stamp: str, content_digest: str) -> dict[str, object]:
     """The Whoosh document for an article: analysed text plus everything stored
     (runs in the indexing worker processes)."""
-    from searchidx.analysis import key
-    from searchidx.fingerprint import signature
+    from searchidx.analysis import analyze, key
+    from searchidx.fingerprint import shingle_words, words_signature
     from searchidx.textfield import postings
 
     doc: dict[str, object] = {"id": article.id, "stamp": stamp, "digest": content_digest}
     spans: dict[str, bytes] = {}
+    words: list[bytes] = []  # of the fingerprint: fingerprint.signature(article.text), without syllabifying again
     for name in TEXT_FIELDS:
         text = getattr(article, name)
         if text:
-            doc[name], spans[name] = postings(text)
+            analysis = analyze(text)
+            doc[name], spans[name] = postings(analysis)
             doc[f"_stored_{name}"] = text
+            words += shingle_words(analysis.pieces)
     doc["spans"] = spans
-    doc["fingerprint"] = signature(article.text)
+    doc["fingerprint"] = words_signature(words)
     if article.url:
         doc["url"] = article.url
     if article.date:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from array import array
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from whoosh import fields
 
-from searchidx.analysis import VietnameseAnalyzer, analyze
+from searchidx.analysis import Analysis, VietnameseAnalyzer
 
 
 @dataclass(frozen=True)
@@ -41,15 +42,27 @@ class VietnameseText(fields.TEXT):
 _TEXT_FORMAT = VietnameseText().format
 
 
-def postings(text: str) -> tuple[Postings, bytes]:
+def postings(analysis: Analysis) -> tuple[Postings, bytes]:
     """A text's postings, and its multi-syllable word spans packed as uint32 pairs."""
-    analysis = analyze(text)
     positions: dict[str, list[int]] = defaultdict(list)
     for term in analysis.terms:
         positions[term.text].append(term.pos)
-    encode = _TEXT_FORMAT.encode
     items = [
-        (term.encode("utf-8"), len(poses), float(len(poses)), encode(sorted(set(poses))))
-        for term, poses in positions.items()
+        (term.encode("utf-8"), len(poses), float(len(poses)), _encoded(poses)) for term, poses in positions.items()
     ]
     return Postings(items), array("I", [i for span in analysis.words for i in span]).tobytes()
+
+
+def _encoded(positions: list[int]) -> bytes:
+    """The format's encoding of a term's distinct positions; most terms occur once
+    in a text, and the encoding of a single position is cached."""
+    if len(positions) == 1:
+        return _single_position(positions[0])
+    encoded: bytes = _TEXT_FORMAT.encode(sorted(set(positions)))
+    return encoded
+
+
+@lru_cache(maxsize=100_000)
+def _single_position(position: int) -> bytes:
+    encoded: bytes = _TEXT_FORMAT.encode([position])
+    return encoded

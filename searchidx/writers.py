@@ -31,7 +31,43 @@ from searchidx.generations import fsync
 from searchidx.schema import document
 
 
-class _AtomicWriter(SegmentWriter):
+class _CapturingWriter(SegmentWriter):
+    """Whoosh's segment writer, writing the segment's posting arrays file
+    (``posting_arrays``) from the postings as it writes them, instead of decoding
+    them again afterwards; and asking each document's field length once, not at
+    every posting (Whoosh keeps the shortest and longest per term)."""
+
+    def _flush_segment(self) -> None:  # Whoosh's, with the two changes
+        self.perdocwriter.close()
+        reader = self.per_document_reader() if self.codec.length_stats else None
+        postings = self.pool.iter_postings()
+        path = posting_arrays.path_for(self.storage, self.get_segment().segment_id())
+        if path is not None:
+            postings = posting_arrays.capturing(postings, path)
+        self.fieldwriter.add_postings(self.schema, _Lengths(reader) if reader else None, postings)
+        self.fieldwriter.close()
+        if reader:
+            reader.close()
+
+
+class _Lengths:
+    """A segment's field lengths, read once per field: ``add_postings`` asks for
+    the length of a posting's document at every posting."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+        self._fields: dict[str, list[int]] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str) -> int:
+        lengths = self._fields.get(fieldname)
+        if lengths is None:
+            length = self._reader.doc_field_length
+            lengths = [length(doc, fieldname) for doc in range(self._reader.doc_count_all())]
+            self._fields[fieldname] = lengths
+        return lengths[docnum]
+
+
+class _AtomicWriter(_CapturingWriter):
     """A writer whose commit is the whole update, and durable.
 
     An id repeated within one build is added each time; the earlier copies (their
@@ -75,12 +111,12 @@ def _delete_stamps(storage: FileStorage, schema: fields.Schema, segments: list[A
 
 
 def _write_posting_arrays(storage: FileStorage, schema: fields.Schema, segments: list[Any]) -> None:
-    """Each new segment's postings as flat arrays too, for searches that need not
-    decode Whoosh's blocks (``posting_arrays``); written before the table of
-    contents, so a committed segment always has its file."""
+    """The posting arrays file of each new segment that has none (one not written
+    by a ``_CapturingWriter``: the empty segment of an empty commit), before the
+    table of contents, so a committed segment always has its file."""
     for segment in segments:
         path = posting_arrays.path_for(storage, segment.segment_id())
-        if path is None or path.exists():  # in memory, or written by the worker that wrote the segment
+        if path is None or path.exists():  # in memory, or written with the segment
             continue
         reader = SegmentReader(storage, schema, segment)
         try:
@@ -118,10 +154,9 @@ def error_reason(error: BaseException) -> str:
 
 class _AnalysingTask(SubWriterTask):
     """A Whoosh sub-writer process that also does the analysis, so segmentation and
-    posting-writing both run on every core. A failure is sent to the parent as one
-    line (``failures``) instead of a traceback."""
-
-    resultqueue: Any  # Whoosh's queue to the parent, then the view of it that writes posting arrays first
+    posting-writing both run on every core; it writes a segment of its own with a
+    ``_CapturingWriter``. A failure is sent to the parent as one line
+    (``failures``) instead of a traceback."""
 
     def __init__(self, *args: object, failures: SimpleQueue[str]) -> None:
         super().__init__(*args)
@@ -130,12 +165,20 @@ class _AnalysingTask(SubWriterTask):
 
     def run(self) -> None:
         _die_with(self._parent)
-        self.resultqueue = _ArraysFirst(self.resultqueue, self.storage)
         try:
-            super().run()
+            self._write_segment()
         except Exception as error:
             self.failures.put(error_reason(error))
             sys.exit(1)
+
+    def _write_segment(self) -> None:
+        """Whoosh's ``run`` for ``multisegment`` writers, with our writer: add the
+        documents of every job file, then finish the segment and hand it over."""
+        writer = self.writer = _CapturingWriter(self.storage.open_index(self.indexname), _lk=False, **self.kwargs)
+        while (job := self.jobqueue.get()) is not None:
+            self._process_file(*job)
+        fieldnames = writer.pool.fieldnames
+        self.resultqueue.put((None, fieldnames, writer._finalize_segment()), timeout=5)
 
     def _process_file(self, filename: str, doc_count: int) -> None:
         storage = self.writer.temp_storage()
@@ -144,19 +187,6 @@ class _AnalysingTask(SubWriterTask):
                 _, job = pickle.load(f)
                 self.writer.add_document(**document(**job))
         storage.delete_file(filename)
-
-
-class _ArraysFirst:
-    """The queue a worker hands its finished segment to the parent through: writes
-    the segment's posting arrays first, so that every worker writes its own."""
-
-    def __init__(self, queue: Any, storage: FileStorage) -> None:
-        self._queue, self._storage = queue, storage
-
-    def put(self, result: tuple[str | None, list[str], Any], timeout: float | None = None) -> None:
-        _, _, segment = result
-        _write_posting_arrays(self._storage, self._storage.open_index().schema, [segment])
-        self._queue.put(result, timeout=timeout)
 
 
 class WorkerFailed(Exception):
