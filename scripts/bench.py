@@ -9,7 +9,8 @@ vietnews files and VNTC's raw folder tree, 79,044 articles; a .tar.gz is unpacke
 once into the work folder). For each size (the first N articles):
 - indexing with 1 worker and with all workers, in articles/s and syllables/s, the
   share of time spent in segmentation, index size and peak memory, beside plain
-  Whoosh (StandardAnalyzer, no segmentation, no folding) on the same articles;
+  Whoosh (StandardAnalyzer, no segmentation, no folding) on the same articles; and
+  where each build's time went (read, analyse, add to the writer, commit);
 - search latency (median, p95, p99 in ms) with snippets for the top 10: 1-4 word
   queries with and without diacritics, --any headlines of 10-20 words, with facets,
   `similar ID`, and "cold" searches on a freshly opened index (what a one-shot CLI
@@ -51,6 +52,7 @@ from searchidx import Article, Index, execute  # noqa: E402
 from searchidx.analysis import analyze, fold, normalize, segment, syllabify  # noqa: E402
 from searchidx.corpus import read_corpus  # noqa: E402
 from searchidx.errors import SearchidxError  # noqa: E402
+from searchidx.index import PHASES  # noqa: E402
 from searchidx.query import parse  # noqa: E402
 from searchidx.querying import SearchOptions, compile_query, search_filter  # noqa: E402
 from searchidx.readers import SearcherPool  # noqa: E402
@@ -174,14 +176,15 @@ def searching_cold(path: Path) -> Callable[[str], int]:
 
 def child_build(kind: str, directory: Path, corpora: list[Path], limit: int, workers: int) -> Figures:
     started = time.perf_counter()
+    phases: dict[str, float] = {}
     if kind == "searchidx":
-        Index(directory).add(articles(corpora, limit), rebuild=True, workers=workers)
+        phases = Index(directory).add(articles(corpora, limit), rebuild=True, workers=workers).phases
     else:
         plain_whoosh.build(directory, articles(corpora, limit))
     seconds = time.perf_counter() - started
     own = peak_rss_mb()
     workers_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_rss_mb": own, "worker_peak_rss_mb": workers_peak}
+    return {"seconds": seconds, "peak_rss_mb": own, "worker_peak_rss_mb": workers_peak, "phases": phases}
 
 
 def peak_rss_mb() -> float:
@@ -469,6 +472,28 @@ def index_table(results: list[Figures], workers: int) -> list[str]:
     return [*lines, ""] if len(lines) > 2 else []
 
 
+def phases_table(results: list[Figures], workers: int) -> list[str]:
+    """Where each build's time went, as BuildReport.phases has it: reading the corpus,
+    analysing (in this process: one worker), adding to Whoosh's writer (with workers:
+    handing articles over and waiting for them) and committing (sorting and writing
+    the postings, and their arrays)."""
+    lines = [
+        "Build phases, seconds (share of the build): read / analyse / add / commit",
+        "",
+        "| articles | build | read | analyse | add | commit |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in (r for r in results if "index" in r):
+        for name in ("searchidx_1_worker", f"searchidx_{workers}_workers"):
+            build = r["index"].get(name)
+            if build and build.get("phases"):
+                cells = " | ".join(
+                    f"{build['phases'][p]:.1f} ({build['phases'][p] / build['seconds']:.0%})" for p in PHASES
+                )
+                lines.append(f"| {r['articles']} | {name.removeprefix('searchidx_').replace('_', ' ')} | {cells} |")
+    return [*lines, ""] if len(lines) > 4 else []
+
+
 def search_table(results: list[Figures]) -> list[str]:
     lines = [
         "Search, ms median / p95 / p99 (snippets for the top 10):",
@@ -538,7 +563,8 @@ def targets_table(rows: list[Figures], articles: int) -> list[str]:
 
 def report_text(report: Figures) -> str:
     results, start, exact = report["results"], report["startup"], report["exactness"]
-    lines = index_table(results, report["workers"]) + search_table(results) + [""]
+    lines = index_table(results, report["workers"]) + phases_table(results, report["workers"])
+    lines += [*search_table(results), ""]
     lines.append(
         f"start-up, median of {start['runs']}: `searchidx --help` {start['help_s']:.3f} s, "
         f'`searchidx search "thi đua"` on the sample {start["search_sample_s"]:.3f} s, '

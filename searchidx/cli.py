@@ -376,7 +376,18 @@ def main(ctx: click.Context, index_dir: Path | None, color: str, no_pager: bool)
 
 
 class _Progress:
-    """A progress bar on a terminal; plain lines every few seconds otherwise."""
+    """A progress bar on a terminal; plain lines every few seconds otherwise.
+
+    Its ETA is kept back for the first seconds (the workers' job queue takes the
+    first few hundred articles at once, so the early rate is too high) and counts
+    the commit, which comes after the last article is handed over; the commit is
+    shown as a phase of its own."""
+
+    #: No ETA before this many seconds.
+    SETTLING = 10.0
+    #: The commit's time, as a share of the time to hand every article over (it sorts
+    #: and writes the postings, and with workers waits for their last articles).
+    COMMIT_SHARE = 0.25
 
     def __init__(self, total: int | None, quiet: bool) -> None:
         self.total, self.quiet = total, quiet
@@ -388,16 +399,27 @@ class _Progress:
         if self.quiet:
             return
         done = report.processed
+        if report.committing:
+            self._show(done, f"{done} articles handed over; finishing the index (sorting and writing postings)…", True)
+            return
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        rate = done / elapsed
-        eta = f", ETA {(self.total - done) / rate:.0f}s" if self.total and rate and done < self.total else ""
         of = f"/{self.total}" if self.total else ""
-        line = f"{done}{of} articles, {rate:.0f}/s{eta}"
+        self._show(done, f"{done}{of} articles, {done / elapsed:.0f}/s{self._eta(done, elapsed)}", False)
+
+    def _eta(self, done: int, elapsed: float) -> str:
+        if not self.total or not done or done >= self.total:
+            return ""
+        if elapsed < self.SETTLING:
+            return ", ETA …"
+        remaining = elapsed * self.total / done * (1 + self.COMMIT_SHARE) - elapsed
+        return f", ETA {remaining:.0f}s"
+
+    def _show(self, done: int, line: str, always: bool) -> None:
         if self.tty:
             width = 30
             bar = "#" * int(width * done / self.total) if self.total else ""
             click.echo(f"\r[{bar:<{width}}] {line}   ", nl=False, err=True)
-        elif time.monotonic() - self.last_line >= 5:
+        elif always or time.monotonic() - self.last_line >= 5:
             click.echo(line, err=True)
             self.last_line = time.monotonic()
 

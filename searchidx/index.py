@@ -12,6 +12,7 @@ refused. The writers themselves, serial or with worker processes, are in
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import time
@@ -38,10 +39,20 @@ from searchidx.limits import MAX_REJECTED
 from searchidx.schema import digest
 from searchidx.writers import WorkerFailed, Writer, error_reason, new_writer
 
+#: The phases of a build, in order, as ``BuildReport.phases`` names them.
+PHASES = ("read", "analyse", "add", "commit")
+
 
 @dataclass
 class BuildReport:
-    """What a build did; ``rejected`` and ``warnings`` hold the problems seen."""
+    """What a build did; ``rejected`` and ``warnings`` hold the problems seen.
+
+    ``committing`` says that every article has been handed to the writer and the
+    segments are being finished (sorting and writing the postings, which takes a
+    good part of a build); ``phases`` holds the seconds spent reading records,
+    analysing articles (when this process does it: one worker), adding them to the
+    writer (with several workers: handing them over, waiting for the workers) and
+    committing."""
 
     indexed: int = 0
     updated: int = 0
@@ -49,6 +60,8 @@ class BuildReport:
     rejected: list[Reject] = field(default_factory=list)
     warnings: list[Warn] = field(default_factory=list)
     seconds: float = 0.0
+    committing: bool = False
+    phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(PHASES, 0.0))
 
     @property
     def processed(self) -> int:
@@ -131,6 +144,11 @@ def build(directory: Path, records: Iterable[Record], options: BuildOptions = Bu
             _write(writer, records, report, options.on_progress, options.on_problem)
             if fresh:
                 _check_publishable(report, options.allow_empty, options.max_rejected if live else 1.0)
+            report.committing = True
+            if options.on_progress:
+                options.on_progress(report)
+            committing = time.monotonic()
+        report.phases["commit"] = time.monotonic() - committing
         if fresh:
             publish(directory, generation)
             remove_stale_generations(directory)
@@ -218,7 +236,14 @@ def _write(
     stamps: dict[str, str] = {}  # id -> stamp of its latest add in this build
     build_id = f"{os.getpid()}-{time.time_ns()}"
     last_report = 0.0
-    for number, record in enumerate(records):
+    phases = report.phases
+    records = iter(records)
+    for number in itertools.count():
+        started = time.monotonic()
+        record = next(records, None)
+        phases["read"] += time.monotonic() - started
+        if record is None:
+            break
         if not isinstance(record, Article):
             if isinstance(record, Reject):
                 report.rejected.append(record)
@@ -242,11 +267,15 @@ def _write(
         else:
             report.indexed += 1
         stamps[record.id] = stamp = f"{build_id}-{number}"
+        started = time.monotonic()
         writer.add_article(record, stamp, content_digest)
         now = time.monotonic()
+        phases["add"] += now - started
         if on_progress and now - last_report >= 0.5:
             on_progress(report)
             last_report = now
+    phases["analyse"] = writer.analysing
+    phases["add"] -= writer.analysing
     if on_progress:
         on_progress(report)
 

@@ -14,6 +14,7 @@ import pickle
 import queue
 import signal
 import sys
+import time
 from collections.abc import Callable
 from multiprocessing import Queue, SimpleQueue, connection
 from typing import Any
@@ -80,6 +81,7 @@ class _AtomicWriter(_CapturingWriter):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.superseded: list[str] = []
+        self.analysing = 0.0  # seconds this process spent analysing articles
         self._committed = {segment.segment_id() for segment in self.segments}
 
     def _commit_toc(self, segments: list[Any]) -> None:
@@ -129,7 +131,10 @@ class _SerialWriter(_AtomicWriter):
     """Analyses and writes in this process."""
 
     def add_article(self, article: Article, stamp: str, content_digest: str) -> None:
-        self.add_document(**document(article, stamp, content_digest))
+        started = time.monotonic()
+        doc = document(article, stamp, content_digest)
+        self.analysing += time.monotonic() - started
+        self.add_document(**doc)
 
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>

@@ -43,6 +43,13 @@ def test_index_reports_counts(tmp_path):
     assert "indexed 0, updated 0, skipped 1 unchanged" in again.output
 
 
+def test_index_progress_shows_the_commit_as_a_phase_of_its_own(tmp_path):
+    result = CliRunner().invoke(main, ["index", "--index", str(tmp_path / "ix"), "--workers", "1"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert "articles handed over; finishing the index" in lines[-2]  # after every article, before the summary
+
+
 def test_search_jsonl_contract(index_dir):
     result = run("search", "ha noi", "--index", index_dir, "--limit", "3", "--format", "jsonl")
     hits = [json.loads(line) for line in result.output.splitlines()]

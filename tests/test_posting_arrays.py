@@ -122,3 +122,22 @@ def test_a_truncated_array_file_fails_the_search_in_one_line(damaged_copy: Path)
     with pytest.raises(CorruptIndex, match="not a complete posting array file"):
         Index(damaged_copy).search("người")
     assert not check(damaged_copy).ok
+
+
+def test_arrays_captured_while_writing_are_the_file_written_from_the_finished_segment(
+    vietnews_slice: Path, tmp_path: Path
+) -> None:
+    """The writers capture the lists as Whoosh writes them; decoding the finished
+    segment (how a segment without a file gets one) must give the same bytes."""
+    index = Index(tmp_path / "index")
+    index.index_paths([vietnews_slice], workers=1)
+    storage, (segment,) = _segments(index)
+    captured = posting_arrays.path_for(storage, segment.segment_id())  # type: ignore[attr-defined]
+    assert captured is not None
+    kept = captured.read_bytes()
+    captured.unlink()
+    with SegmentReader(storage, storage.open_index().schema, segment) as reader:
+        posting_arrays.write(storage, reader)
+        assert posting_arrays.verify(reader) > 0
+    assert captured.read_bytes() == kept
+    assert sorted(p.name for p in captured.parent.glob(f"*{posting_arrays.SUFFIX}_*")) == []  # no temporary left

@@ -50,6 +50,10 @@ def test_bench_runs_on_a_tiny_corpus(tmp_path):
     assert [r["articles"] for r in report["results"]] == [10, 31]
     last = report["results"][-1]
     assert last["index"]["searchidx_1_worker"]["articles_per_s"] > 0 and last["index"]["time_ratio_vs_plain"] > 0
+    phases = last["index"]["searchidx_1_worker"]["phases"]
+    assert set(phases) == {"read", "analyse", "add", "commit"} and min(phases.values()) > 0
+    assert sum(phases.values()) <= last["index"]["searchidx_1_worker"]["seconds"]
+    assert "Build phases" in result.stdout
     search = last["search"]
     for name in ("with_diacritics", "without_diacritics", "any", "facets", "cold"):
         assert search[f"searchidx_{name}"]["median_ms"] > 0, name
