@@ -27,6 +27,7 @@ import mmap
 import os
 import shutil
 import struct
+import tempfile
 import zlib
 from array import array
 from collections.abc import Iterable, Iterator
@@ -167,62 +168,55 @@ def _encode(ids: Array, weights: Array) -> tuple[int, bytes]:
 
 def write(storage: FileStorage, reader: SegmentReader) -> Path | None:
     """Write the array file of a finished segment from its posting blocks (a segment
-    not written through ``capturing``), before its table of contents publishes it."""
+    not written through ``ArrayFile.capture``), before its table of contents
+    publishes it."""
     path = path_for(storage, reader.segment().segment_id())
     if path is None:
         return None
     terms = reader._terms
-    with _FileWriter(path) as out:
-        for (field, text), info in terms.items():
-            if info.doc_frequency() >= MIN_POSTINGS:
-                postings = _decode(terms, info, values=False)
-                out.add(field, text, postings.ids, postings.weights)
+    out = ArrayFile(path)
+    for (field, text), info in terms.items():
+        if info.doc_frequency() >= MIN_POSTINGS:
+            postings = _decode(terms, info, values=False)
+            out.add(field, text, postings.ids, postings.weights)
+    out.finish()
     return path
 
 
 Item = tuple[str, bytes, int, float, bytes | None]  # a posting as Whoosh's pool yields it, sorted by term
 
 
-def capturing(items: Iterable[Item], path: Path) -> Iterator[Item]:
-    """Pass the postings Whoosh is writing into a segment through, and write the
-    segment's array file from them as they go: the same lists ``write`` would decode
-    from the finished segment, at a fraction of the cost. Weights go through float32,
-    as Whoosh stores them."""
-    with _FileWriter(path) as out:
-        field, text = "", b""
-        ids: list[int] = []
-        weights = array("f")
-        for item in items:
-            if item[1] != text or item[0] != field:
-                out.add_list(field, text, ids, weights)
-                field, text, ids, weights = item[0], item[1], [], array("f")
-            ids.append(item[2])
-            weights.append(item[3])
-            yield item
-        out.add_list(field, text, ids, weights)
-
-
-class _FileWriter:
-    """Writes an array file: the lists stream to a temporary data file, the table
-    stays in memory, and on leaving the block the file is assembled (header, table,
-    data), flushed to disk and renamed into place; on an error the temporary files
-    are removed. Their names still begin with the segment's: Whoosh removes them
-    with an unfinished segment too."""
+class ArrayFile:
+    """An array file being written: the lists stream to an unnamed temporary file
+    (a compound segment packs every file named like the segment), the table stays
+    in memory, and ``finish`` writes the file (header, table, data), flushes it to
+    disk and renames it into place."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._data_path = path.with_suffix(SUFFIX + "_data")
-        self._data: IO[bytes] = open(self._data_path, "w+b")
+        self._data: IO[bytes] = tempfile.TemporaryFile(dir=path.parent)
         self._keys: list[int] = []
         self._where: list[int] = []
         self._counts: list[int] = []
         self._kinds: list[int] = []
 
-    def __enter__(self) -> _FileWriter:
-        return self
+    def capture(self, items: Iterable[Item]) -> Iterator[Item]:
+        """Pass the postings Whoosh is writing into a segment through, keeping the
+        lists ``write`` would decode from the finished segment, at a fraction of the
+        cost. Weights go through float32, as Whoosh stores them."""
+        field, text = "", b""
+        ids: list[int] = []
+        weights = array("f")
+        for item in items:
+            if item[1] != text or item[0] != field:
+                self._add_list(field, text, ids, weights)
+                field, text, ids, weights = item[0], item[1], [], array("f")
+            ids.append(item[2])
+            weights.append(item[3])
+            yield item
+        self._add_list(field, text, ids, weights)
 
-    def add_list(self, field: str, text: bytes, ids: list[int], weights: array[float]) -> None:
-        """A list as ``capturing`` collects it; a short one is left out."""
+    def _add_list(self, field: str, text: bytes, ids: list[int], weights: array[float]) -> None:
         if len(ids) >= MIN_POSTINGS:
             self.add(field, text, np.array(ids, dtype=np.int64), np.frombuffer(weights, np.float32).astype(np.float64))
 
@@ -234,15 +228,13 @@ class _FileWriter:
         self._kinds.append(kind)
         self._data.write(data)
 
-    def __exit__(self, error: type[BaseException] | None, *_: object) -> None:
+    def finish(self) -> None:
         try:
-            if error is None:
-                self._finish()
+            self._write()
         finally:
             self._data.close()
-            self._data_path.unlink(missing_ok=True)
 
-    def _finish(self) -> None:
+    def _write(self) -> None:
         keys = np.array(self._keys, dtype=np.uint64)
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
@@ -253,7 +245,7 @@ class _FileWriter:
             unique[:-1] &= ~same
         order = order[unique]
         data_length = self._data.tell()
-        temporary = self.path.with_suffix(SUFFIX + "_partial")
+        temporary = self.path.with_suffix(SUFFIX + "_partial")  # still the segment's name: Whoosh cleans it up
         with open(temporary, "wb") as out:
             out.write(_HEADER.pack(MAGIC, len(order), data_length))
             out.write(keys[unique].astype("<u8").tobytes())

@@ -33,10 +33,15 @@ from searchidx.schema import document
 
 
 class _CapturingWriter(SegmentWriter):
-    """Whoosh's segment writer, writing the segment's posting arrays file
-    (``posting_arrays``) from the postings as it writes them, instead of decoding
-    them again afterwards; and asking each document's field length once, not at
-    every posting (Whoosh keeps the shortest and longest per term)."""
+    """Whoosh's segment writer, keeping the segment's posting arrays
+    (``posting_arrays``) as it writes the postings, instead of decoding them again
+    afterwards, and writing their file beside the finished segment; and asking each
+    document's field length once, not at every posting (Whoosh keeps the shortest
+    and longest per term)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._arrays: posting_arrays.ArrayFile | None = None
 
     def _flush_segment(self) -> None:  # Whoosh's, with the two changes
         self.perdocwriter.close()
@@ -44,11 +49,18 @@ class _CapturingWriter(SegmentWriter):
         postings = self.pool.iter_postings()
         path = posting_arrays.path_for(self.storage, self.get_segment().segment_id())
         if path is not None:
-            postings = posting_arrays.capturing(postings, path)
+            self._arrays = posting_arrays.ArrayFile(path)
+            postings = self._arrays.capture(postings)
         self.fieldwriter.add_postings(self.schema, _Lengths(reader) if reader else None, postings)
         self.fieldwriter.close()
         if reader:
             reader.close()
+
+    def _assemble_segment(self) -> None:
+        super()._assemble_segment()
+        if self._arrays is not None:  # after the compound file, which would take it in
+            self._arrays.finish()
+            self._arrays = None
 
 
 class _Lengths:
