@@ -386,8 +386,9 @@ class _Progress:
     #: No ETA before this many seconds.
     SETTLING = 10.0
     #: The commit's time, as a share of the time to hand every article over (it sorts
-    #: and writes the postings, and with workers waits for their last articles).
-    COMMIT_SHARE = 0.25
+    #: and writes the postings, and with workers waits for their last articles):
+    #: 0.45-0.65 measured on 1,500-2,000 articles with one and two workers.
+    COMMIT_SHARE = 0.5
 
     def __init__(self, total: int | None, quiet: bool) -> None:
         self.total, self.quiet = total, quiet

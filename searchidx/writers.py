@@ -239,7 +239,9 @@ class _ParallelWriter(_AtomicWriter, MpWriter):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.failures: SimpleQueue[str] = SimpleQueue()
-        self._jobs: Queue[Any] = self.jobqueue
+        # one job file per worker waiting, not Whoosh's four: the articles handed over
+        # are then nearly the articles analysed, which is what the progress shows
+        self._jobs: Queue[Any] = Queue(self.procs)
         self.jobqueue = _JobQueue(self._jobs, self._check_workers)
 
     def _new_task(self) -> SubWriterTask:
