@@ -29,7 +29,7 @@ from typing import IO
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
-from searchidx import safe_unpickle  # noqa: F401  (opening a crafted index must not run its code)
+from searchidx import mapped_files, safe_unpickle  # noqa: F401  (installed on import: see each module)
 from searchidx._version import __version__
 from searchidx.analysis import ANALYZER_VERSION
 from searchidx.errors import IncompatibleIndex, IndexLocked, IndexNotFound
