@@ -25,6 +25,7 @@ from typing import TypedDict
 from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
 
+from searchidx import restore
 from searchidx.article import Article, Record, Reject, Warn
 from searchidx.errors import BuildRefused, IndexWriteFailed, InvalidArgument, kind
 from searchidx.generations import (
@@ -148,6 +149,7 @@ def build(directory: Path, records: Iterable[Record], options: BuildOptions = Bu
             if options.on_progress:
                 options.on_progress(report)
             committing = time.monotonic()
+        restore.prepare(ix)
         report.phases["commit"] = time.monotonic() - committing
         if fresh:
             publish(directory, generation)
