@@ -53,7 +53,8 @@ class BuildReport:
     good part of a build); ``phases`` holds the seconds spent reading records,
     analysing articles (when this process does it: one worker), adding them to the
     writer (with several workers: handing them over, waiting for the workers) and
-    committing."""
+    committing (with workers, their last articles too; then counting the vocabulary
+    for query restoration)."""
 
     indexed: int = 0
     updated: int = 0
