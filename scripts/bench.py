@@ -52,8 +52,8 @@ from searchidx.analysis import analyze, fold, normalize, segment, syllabify  # n
 from searchidx.corpus import read_corpus  # noqa: E402
 from searchidx.errors import SearchidxError  # noqa: E402
 from searchidx.query import parse  # noqa: E402
+from searchidx.querying import SearchOptions, compile_query, search_filter  # noqa: E402
 from searchidx.readers import SearcherPool  # noqa: E402
-from searchidx.search import SearchOptions, compile_query, search_filter  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
 DEFAULT_CORPORA = [

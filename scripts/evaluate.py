@@ -21,6 +21,13 @@ similar     Each sampled article is cut in two; the second halves are indexed am
             the rest of the corpus and the first half asks for similar articles:
             how often the other half comes first (P@1), MRR@10, and the latency of
             `similar ID` on that index.
+accents     Diacritics restored from the index's vocabulary (searchidx.restore) on the
+            known-item headlines with their marks stripped: the share of syllables
+            and of whole headlines restored exactly, beside pyvi's
+            ViUtils.add_accents; known-item MRR@10 with diacritics and without,
+            restoration on and off; and what restoring costs a search (median ms,
+            beside the same search unrestored). --accents-index PATH takes the
+            vocabulary from another index for the accuracy figures (read only).
 topics      On VNTC (10 topics): the share of the top 10 similar articles in the
             article's own topic (precision@10) per topic, beside random articles
             (the topic prior) and plain Whoosh's more_like_this.
@@ -49,9 +56,10 @@ sys.path[:0] = [str(HERE), str(HERE.parent)]
 import plain_whoosh  # noqa: E402
 from bench import articles, percentile  # noqa: E402
 
-from searchidx import Article, Index  # noqa: E402
-from searchidx import search as search_module  # noqa: E402
-from searchidx.analysis import fold  # noqa: E402
+from searchidx import Article, Index, restore  # noqa: E402
+from searchidx import querying as search_module  # noqa: E402
+from searchidx.analysis import canonical_tone, fold, normalize  # noqa: E402
+from searchidx.generations import open_generation  # noqa: E402
 
 SHARED = HERE.parent.parent / "shared" / "corpus"
 QUESTIONS = HERE / "data" / "questions.tsv"
@@ -77,7 +85,7 @@ def score(run: Callable[[str], list[str]], queries: list[tuple[str, str]]) -> di
 
 @contextlib.contextmanager
 def settings(**values: object) -> Iterator[None]:
-    """searchidx.search's module settings changed for the duration."""
+    """searchidx.querying's module settings changed for the duration."""
     saved = {k: getattr(search_module, k) for k in values}
     for k, v in values.items():
         setattr(search_module, k, v)
@@ -174,6 +182,96 @@ def known_item(
         # compared with the whole system on the very same queries, not the full sample
         out["ablations"][f"{name} ({variant})"] = {**without, "whole_system": score(ours_run, queries)}
     return out
+
+
+# --- accent restoration -------------------------------------------------------------------
+
+
+def syllables(text: str) -> list[str]:
+    """The letter syllables of a text, lower case, tone placed canonically."""
+    return [canonical_tone(s.lower()) for s in re.findall(r"[^\W\d_]+", normalize(text).text)]
+
+
+def restoration_accuracy(restorer: Callable[[str], str], titles: list[str]) -> dict[str, float]:
+    """Shares of syllables and of whole titles restored exactly from their stripped
+    form; a restoration with another number of syllables counts as all wrong."""
+    right = total = whole = misaligned = 0
+    times = []
+    for title in titles:
+        wanted = syllables(title)
+        started = time.perf_counter()
+        got = syllables(restorer(strip_marks(title)))
+        times.append((time.perf_counter() - started) * 1000)
+        if len(got) != len(wanted):
+            misaligned += 1
+            got = [""] * len(wanted)
+        hits = sum(a == b for a, b in zip(got, wanted, strict=True))
+        right, total, whole = right + hits, total + len(wanted), whole + (hits == len(wanted))
+    return {
+        "syllables": right / total, "whole_titles": whole / len(titles), "misaligned": misaligned,
+        "median_ms": statistics.median(times),
+    }  # fmt: skip
+
+
+def pyvi_accents(add_accents: Callable[[str], str], text: str) -> str:
+    """pyvi's restoration; it fails on a few inputs (a KeyError on a label it cannot
+    map back), which then count as not restored."""
+    try:
+        return add_accents(text)
+    except KeyError:
+        return text
+
+
+def accents(
+    corpus: Path, sample_size: int, limit: int, workers: int, work: Path, rng: random.Random, vocabulary: Path | None
+) -> dict:
+    from pyvi import ViUtils
+
+    bodies = [replace(a, title="", sapo="") for a in articles([corpus], limit)]
+    sample = rng.sample([a for a in articles([corpus], limit) if a.title and a.body], sample_size)
+    key = f"{corpus}:{limit}"
+    ours = Index(build_once(work / "known-item", lambda d: Index(d).add(bodies, rebuild=True, workers=workers), key))
+    _, ix = open_generation(vocabulary or ours.path)
+    with ix.reader() as reader:
+        started = time.perf_counter()
+        vocab = restore.build_vocabulary(reader)
+        built_s = time.perf_counter() - started
+    titles = [a.title for a in sample]
+    out: dict[str, dict] = {
+        "articles": len(bodies), "queries": sample_size, "vocabulary_index": str(vocabulary or ours.path),
+        "vocabulary": {"syllables": len(vocab.counts), "pairs": len(vocab.pairs), "build_s": built_s},
+        "searchidx.restore": restoration_accuracy(lambda t: restore.restore_text(vocab, t).text, titles),
+        "pyvi add_accents": restoration_accuracy(lambda t: pyvi_accents(ViUtils.add_accents, t), titles),
+    }  # fmt: skip
+    with_marks = [(as_free_text(a.title), a.id) for a in sample]
+    without = [(strip_marks(q), doc_id) for q, doc_id in with_marks]
+
+    def run(match_any: bool, restored: bool) -> Callable[[str], list[str]]:
+        return lambda q: [
+            h.id for h in ours.search(q, limit=10, match_any=match_any, snippets=False, restore=restored).hits
+        ]
+
+    for name, match_any in (("searchidx default", False), ("searchidx --any", True)):
+        out[name] = {
+            "with diacritics": score(run(match_any, True), with_marks),
+            "without diacritics, not restored": score(run(match_any, False), without),
+            "without diacritics, restored": score(run(match_any, True), without),
+        }
+    out["cost"] = restoration_cost(ours, [q for q, _ in without])
+    return out
+
+
+def restoration_cost(index: Index, queries: list[str]) -> dict[str, float]:
+    """Median time of a search without diacritics, unrestored and restored, taken
+    in turns so that both see the same load."""
+    times: dict[str, list[float]] = {"not restored": [], "restored": []}
+    for q in queries:
+        for name, restored in (("not restored", False), ("restored", True)):
+            started = time.perf_counter()
+            index.search(q, limit=10, snippets=False, restore=restored)
+            times[name].append((time.perf_counter() - started) * 1000)
+    medians = {f"{name} median_ms": statistics.median(ts) for name, ts in times.items()}
+    return {**medians, "ratio": medians["restored median_ms"] / medians["not restored median_ms"]}
 
 
 # --- questions -------------------------------------------------------------------------
@@ -292,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablation-queries", type=int, default=300, help="known-item queries for each ablation")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--accents-index", type=Path, help="restore from this index's vocabulary (accents part)")
     parser.add_argument("--questions", type=Path, default=QUESTIONS, help="questions file (qid, article id, question)")
     parser.add_argument("--work", type=Path, help="keep the indexes here and reuse them (default: a temporary dir)")
     parser.add_argument("--json", type=Path)
@@ -312,6 +411,11 @@ def main(argv: list[str] | None = None) -> int:
                 args.ablation_queries,
             )
             print(json.dumps(report["known-item"], ensure_ascii=False, indent=1), flush=True)
+        if "accents" in parts:
+            report["accents"] = accents(
+                args.corpus, args.queries, args.limit, args.workers, work, random.Random(args.seed), args.accents_index
+            )
+            print(json.dumps(report["accents"], ensure_ascii=False, indent=1), flush=True)
         if "questions" in parts:
             report["questions"] = questions(args.corpus, args.limit, args.workers, work, args.questions)
             print(json.dumps(report["questions"], ensure_ascii=False, indent=1), flush=True)

@@ -15,23 +15,26 @@ from searchidx._version import __version__
 
 if TYPE_CHECKING:
     from searchidx.api import Index, Stats, shipped_corpus
-    from searchidx.corpus import Article, ReadOptions
+    from searchidx.article import Article
+    from searchidx.corpus import ReadOptions
     from searchidx.errors import SearchidxError
-    from searchidx.index import BuildReport
+    from searchidx.index import BuildOptions, BuildReport
     from searchidx.kwic import KwicLine
-    from searchidx.search import Hit, Results, SearchOptions
+    from searchidx.querying import SearchOptions
+    from searchidx.results import Hit, Results, SimilarHit, SimilarResults
     from searchidx.terms import SignificantTerm, SignificantTerms
     from searchidx.trend import Trend, TrendRow
 
 _HOMES = {
-    "Index": "api", "Stats": "api", "shipped_corpus": "api", "Article": "corpus", "ReadOptions": "corpus",
-    "SearchidxError": "errors", "BuildReport": "index", "Hit": "search", "Results": "search",
-    "Trend": "trend", "TrendRow": "trend",
-    "SearchOptions": "search", "KwicLine": "kwic", "SignificantTerm": "terms", "SignificantTerms": "terms",
+    "Index": "api", "Stats": "api", "shipped_corpus": "api", "Article": "article", "ReadOptions": "corpus",
+    "SearchidxError": "errors", "BuildOptions": "index", "BuildReport": "index", "Hit": "results", "Results": "results",
+    "SimilarHit": "results", "SimilarResults": "results", "SearchOptions": "querying", "Trend": "trend",
+    "TrendRow": "trend", "KwicLine": "kwic", "SignificantTerm": "terms", "SignificantTerms": "terms",
 }  # fmt: skip
 
 __all__ = [
     "Article",
+    "BuildOptions",
     "BuildReport",
     "Hit",
     "Index",
@@ -42,6 +45,8 @@ __all__ = [
     "SearchidxError",
     "SignificantTerm",
     "SignificantTerms",
+    "SimilarHit",
+    "SimilarResults",
     "Stats",
     "Trend",
     "TrendRow",

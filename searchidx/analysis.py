@@ -331,16 +331,13 @@ def _title_case_run(words: list[str], run: list[int]) -> None:
             words[i] = words[i].capitalize()
 
 
-def _joins(words: list[str], labels: list[str], pieces: list[Piece]) -> list[bool]:
-    """Whether each piece continues the word before it, by pyvi's own rules."""
+def _joins(words: list[str], pieces: list[Piece]) -> list[bool]:
+    """Whether each piece continues the word before it: where pyvi joins them, and
+    both are syllables (not punctuation, numbers or codes)."""
+    continues = pyvi_model.continues(words)
     joins = [False] * len(pieces)
     for i in range(1, len(pieces)):
-        joins[i] = (
-            labels[i] == "I_W"
-            and pieces[i].kind == SYLLABLE
-            and pieces[i - 1].kind == SYLLABLE
-            and not (words[i][0].isupper() and not words[i - 1][0].isupper())
-        )
+        joins[i] = continues[i] and pieces[i].kind == SYLLABLE and pieces[i - 1].kind == SYLLABLE
     return joins
 
 
@@ -349,8 +346,7 @@ def segment(pieces: list[Piece]) -> list[list[Piece]]:
     if not pieces:
         return []
     words = _model_input(pieces)
-    labels = pyvi_model.labels(words)
-    joins = _joins(words, labels, pieces)
+    joins = _joins(words, pieces)
     grouped: list[list[Piece]] = []
     for piece, joined in zip(pieces, joins, strict=False):
         if piece.kind == PUNCT:

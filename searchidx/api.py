@@ -22,34 +22,39 @@ import itertools
 import os
 import sysconfig
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from searchidx import fingerprint
+from searchidx import fingerprint, generations
 from searchidx import index as _index
 from searchidx import kwic as _kwic
 from searchidx import search as _search
 from searchidx import similar as _similar
 from searchidx import terms as _terms
 from searchidx import trend as _trend
-from searchidx.analysis import ANALYZER_VERSION, normalize
-from searchidx.corpus import Article, ReadOptions, Record, read_corpus, read_path
-from searchidx.errors import QueryError, UnknownArticle
-from searchidx.index import BuildReport, ProblemCallback, ProgressCallback, default_index_dir
+from searchidx.analysis import ANALYZER_VERSION
+from searchidx.article import Article, Record
+from searchidx.corpus import ReadOptions, read_corpus, read_path
+from searchidx.errors import InvalidArgument, QueryError, UnknownArticle, kind
+from searchidx.generations import default_index_dir
+from searchidx.index import BuildOptions, BuildReport, BuildSettings
 from searchidx.kwic import KwicLine
-from searchidx.limits import MAX_REJECTED
 from searchidx.query import valid_text
+from searchidx.querying import DateLike, Labels, SearchOptions, as_datetime, as_labels
 from searchidx.readers import SearcherPool
-from searchidx.search import Hit, Results, SearchOptions
+from searchidx.results import Hit, Results, SimilarResults
+from searchidx.schema import article_id, stored_article
 from searchidx.terms import SignificantTerms
 from searchidx.trend import Period, Trend, TrendRow
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from searchidx.check import CheckReport
 
 
@@ -85,9 +90,16 @@ class Stats:
 
 
 class Index:
-    """An index directory: build it, search it, find similar articles in it."""
+    """An index directory: build it, search it, find similar articles in it.
+
+    Every method that reads raises IndexNotFound when there is no index,
+    IncompatibleIndex when it was built by an incompatible version, and CorruptIndex
+    when its files are damaged; all are ``SearchidxError``s with a one-line message.
+    """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        """An index at ``path`` (default: $SEARCHIDX_INDEX, else the per-user data
+        directory); nothing is read until it is used."""
         self.path = Path(path) if path is not None else default_index_dir()
         self._searchers = SearcherPool(self.path)
 
@@ -101,7 +113,8 @@ class Index:
             return index
 
     def exists(self) -> bool:
-        return _index.current_generation(self.path) is not None
+        """Whether an index has been built here."""
+        return generations.current_generation(self.path) is not None
 
     def close(self) -> None:
         """Close the open searchers (idempotent); calls in progress finish first."""
@@ -118,69 +131,112 @@ class Index:
     def add(
         self,
         records: Iterable[Record | Article],
-        *,
-        rebuild: bool = False,
-        allow_empty: bool = False,
-        max_rejected: float = MAX_REJECTED,
-        workers: int = 1,
-        wait: float = 0.0,
-        on_progress: ProgressCallback | None = None,
-        on_problem: ProblemCallback | None = None,
+        options: BuildOptions | None = None,
+        **settings: Unpack[BuildSettings],
     ) -> BuildReport:
-        """Add or update articles (a repeated id updates); ``rebuild`` replaces the
-        whole index atomically, unless it would index nothing (``allow_empty`` allows
-        it) or reject more than ``max_rejected`` of its records. Takes Article
-        objects or a reader's records."""
-        return _index.build(
-            self.path, records, rebuild=rebuild, allow_empty=allow_empty, max_rejected=max_rejected,
-            workers=workers, wait=wait, on_progress=on_progress, on_problem=on_problem,
-        )  # fmt: skip
+        """Add or update articles (a repeated id updates); returns what was done.
+
+        Takes Article objects or a reader's records. ``options`` (or its fields as
+        keywords: ``rebuild=True``, ``workers=2``...) say how; see ``BuildOptions``.
+        Raises BuildRefused when a rebuild would index nothing or reject too many of
+        its records (the index is left as it was), IndexLocked when another process
+        is writing, IndexWriteFailed when the disk fails (the index is left as it
+        was), InvalidArgument for a bad setting."""
+        return _index.build(self.path, records, replace(options or BuildOptions(), **settings))
 
     def index_paths(
         self,
         paths: Sequence[str | os.PathLike[str]],
         read_options: ReadOptions | None = None,
-        *,
-        rebuild: bool = False,
-        allow_empty: bool = False,
-        max_rejected: float = MAX_REJECTED,
-        workers: int = 1,
-        wait: float = 0.0,
-        on_progress: ProgressCallback | None = None,
-        on_problem: ProblemCallback | None = None,
+        options: BuildOptions | None = None,
+        **settings: Unpack[BuildSettings],
     ) -> BuildReport:
         """Index corpus files and folders (see ``searchidx.corpus`` for formats);
-        the other arguments are those of ``add``."""
+        returns what was done. The build settings and errors are those of ``add``."""
         records = read_corpus([Path(p) for p in paths], read_options or ReadOptions())
-        return self.add(
-            records, rebuild=rebuild, allow_empty=allow_empty, max_rejected=max_rejected, workers=workers,
-            wait=wait, on_progress=on_progress, on_problem=on_problem,
-        )  # fmt: skip
+        return self.add(records, options, **settings)
 
     def delete(self, ids: Iterable[str], wait: float = 0.0) -> int:
-        return _index.delete(self.path, [_article_id(i) for i in ids], wait=wait)
+        """Delete articles by id; returns how many were found and deleted. Raises
+        IndexNotFound, or IndexLocked after ``wait`` seconds if another process is
+        writing."""
+        return _index.delete(self.path, [article_id(i) for i in ids], wait=wait)
 
     # -- reading --
 
-    def search(self, query: str = "", **options: object) -> Results:
-        """Search; options as in ``SearchOptions`` (limit, offset, sort, date_from,
-        date_to, categories, sources, facets, snippets).
+    def search(
+        self,
+        query: str = "",
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        sort: str = "relevance",
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
+        facets: bool = False,
+        snippets: bool = True,
+        snippet_chars: int | None = None,
+        match_any: bool = False,
+        restore: bool = True,
+    ) -> Results:
+        """One page of hits (``limit`` from ``offset``) for a query (the query
+        language of ``searchidx.query``; "" with a filter lists the filtered articles).
+
+        ``sort`` is "relevance", "date" (oldest first) or "-date". ``date_from`` and
+        ``date_to`` (inclusive: the whole day) take a date, a datetime or a string such
+        as "2024-01-01"; ``categories`` and ``sources`` one name or several (accents
+        and case ignored). ``facets`` counts hits by category, source and month;
+        ``snippets`` False skips them (faster) and ``snippet_chars`` shortens them;
+        ``match_any`` ranks articles with any of the words. A query typed without
+        any diacritic is restored from the index's vocabulary ("ha noi": "Hà Nội",
+        ``Results.restored``) and that form ranked first, unless ``restore`` is
+        False. Returns ``Results``. Raises QueryError for a query that cannot
+        be parsed or run, InvalidArgument for an argument of the wrong type.
 
         >>> results = index.search("ha noi", limit=2, sort="-date")
         >>> results.total, [(hit.id, str(hit.date.date())) for hit in results.hits]
         (3, [('van-hoa-02', '2025-02-10'), ('thoi-tiet-01', '2024-12-10')])
+        >>> index.search("", categories="Văn hoá", date_from="2025-01-01").total
+        1
         """
-        search_options = SearchOptions(query=query, **options)  # type: ignore[arg-type]
+        options = _search_options(
+            query, limit=limit, offset=offset, sort=sort, date_from=date_from, date_to=date_to,
+            categories=categories, sources=sources, facets=facets, snippets=snippets, snippet_chars=snippet_chars,
+            match_any=match_any, restore=restore,
+        )  # fmt: skip
         with self._searchers.acquire() as snapshot:
-            return _search.search(snapshot.searcher, search_options)
+            return _search.search(snapshot.searcher, options)
 
-    def iter_hits(self, query: str = "", **options: object) -> Iterator[Hit]:
-        """Every hit of a search, in order, fetched a page at a time.
+    def iter_hits(
+        self,
+        query: str = "",
+        *,
+        offset: int = 0,
+        sort: str = "relevance",
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
+        snippets: bool = True,
+        snippet_chars: int | None = None,
+        match_any: bool = False,
+        restore: bool = True,
+    ) -> Iterator[Hit]:
+        """Every hit of a search from ``offset`` on, in order, fetched a page at a time
+        from one snapshot of the index. Arguments and errors as in ``search``; the
+        errors are raised when the first hit is asked for.
 
         >>> sum(1 for _ in index.iter_hits("bão"))
         3
         """
-        return self._walk(SearchOptions(query=query, **options))  # type: ignore[arg-type]
+        options = _search_options(
+            query, offset=offset, sort=sort, date_from=date_from, date_to=date_to,
+            categories=categories, sources=sources, snippets=snippets, snippet_chars=snippet_chars,
+            match_any=match_any, restore=restore,
+        )  # fmt: skip
+        return self._walk(options)
 
     def _walk(self, options: SearchOptions) -> Iterator[Hit]:
         """All pages from one searcher: one snapshot, however long the walk."""
@@ -188,44 +244,68 @@ class Index:
             yield from _search.iter_hits(snapshot.searcher, options)
 
     def kwic(
-        self, query: str, *, width: int = 40, sort: str | None = None, limit: int | None = 25, **options: object
+        self,
+        query: str,
+        *,
+        width: int = 40,
+        sort: str | None = None,
+        limit: int | None = 25,
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
     ) -> Iterator[KwicLine]:
         """Keyword in context: each occurrence of the query's words or phrases in the
         matching articles, with ``width`` characters of original text each side
         (whole words); ``sort`` "left", "right" (by context) or "date"; ``limit``
-        None for every line. Filters as in ``search``.
+        None for every line. Filters as in ``search``. Yields ``KwicLine``s; raises
+        QueryError and InvalidArgument as ``search`` does (when the first is asked for).
 
         >>> for line in index.kwic("mưa lớn", width=20, limit=2):
         ...     print(f"{line.id} {line.left:>20} [{line.match}] {line.right}")
         xa-hoi-01         Bão số 3 gây [mưa lớn] ở các tỉnh phía Bắc
         xa-hoi-01     mạnh cấp 12, gây [mưa] rất to và ngập úng
         """
-        search_options = SearchOptions(query=query, **options)  # type: ignore[arg-type]
+        search_options = _search_options(
+            query, date_from=date_from, date_to=date_to, categories=categories, sources=sources
+        )
         with self._searchers.acquire() as snapshot:
             lines = _kwic.kwic(snapshot.searcher, search_options, width=width, sort=sort)
             yield from lines if limit is None else itertools.islice(lines, limit)
 
-    def terms(self, query: str = "", *, limit: int = 20, **options: object) -> SignificantTerms:
+    def terms(
+        self,
+        query: str = "",
+        *,
+        limit: int = 20,
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
+    ) -> SignificantTerms:
         """The words unusually frequent in the articles matching the query compared
         with the whole index, best first, like Elasticsearch's significant_terms
-        (JLH score; see ``searchidx.terms``). Filters as in ``search``.
+        (JLH score; see ``searchidx.terms``). Filters as in ``search``. Returns
+        ``SignificantTerms``; raises QueryError and InvalidArgument as ``search`` does.
 
         >>> found = index.terms("bão", limit=2)
         >>> found.matched, [(t.word, t.matches, t.documents) for t in found.terms]
         (3, [('địa phương', 3, 4), ('nghìn', 3, 3)])
         """
-        search_options = SearchOptions(query=query, **options)  # type: ignore[arg-type]
+        search_options = _search_options(
+            query, date_from=date_from, date_to=date_to, categories=categories, sources=sources
+        )
         with self._searchers.acquire() as snapshot:
             return _terms.significant_terms(snapshot.searcher, search_options, limit=limit)
 
     def show(self, doc_id: str) -> Article:
-        """The stored article with this id (or URL).
+        """The stored article with this id (or URL); raises UnknownArticle.
 
         >>> index.show("van-hoa-03").title
         'Triển lãm tranh thuỷ mặc hoà cùng không gian phố cổ'
         """
         with self._searchers.acquire() as snapshot:
-            return _stored_article(self._stored(snapshot.searcher, doc_id))
+            return stored_article(self._stored(snapshot.searcher, doc_id))
 
     def similar(
         self,
@@ -236,48 +316,63 @@ class Index:
         path: str | os.PathLike[str] | None = None,
         duplicates: bool = False,
         explain: bool = False,
-        **options: object,
-    ) -> Results:
-        """Articles like an indexed one (by id or URL), a text, an Article or a file.
+        limit: int = 10,
+        offset: int = 0,
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
+        snippets: bool = True,
+        snippet_chars: int | None = None,
+    ) -> SimilarResults:
+        """Articles like exactly one of: an indexed one (by id or URL), a ``text``, an
+        ``article`` or a file (``path``, read as a corpus file).
+
+        Near-copies are folded into the best-ranked of them unless ``duplicates``;
+        ``explain`` lists the key terms each hit shares. The filters and paging are
+        those of ``search``. Returns ``SimilarResults``. Raises UnknownArticle for an
+        id not in the index, QueryError when not exactly one source is given or it has
+        nothing to go on, InvalidArgument for an argument of the wrong type.
 
         >>> [hit.id for hit in index.similar("xa-hoi-02", limit=3).hits]
         ['xa-hoi-01', 'suc-khoe-01', 'suc-khoe-03']
         """
+        if sum(x is not None for x in (doc_id, text, article, path)) != 1:
+            raise QueryError("give exactly one of an article id, a text, an article or a file")
+        options = _search_options(
+            "", limit=limit, offset=offset, date_from=date_from, date_to=date_to,
+            categories=categories, sources=sources, snippets=snippets, snippet_chars=snippet_chars,
+        )  # fmt: skip
         with self._searchers.acquire() as snapshot:
             searcher = snapshot.searcher
             exclude = None
             if doc_id is not None:
-                article = _stored_article(self._stored(searcher, doc_id))
+                article = stored_article(self._stored(searcher, doc_id))
                 exclude = article.id
             elif text is not None:
-                if not text.strip():
-                    raise QueryError("the text to compare is empty")
-                try:
-                    article = Article(id="", body=valid_text(text, "text"))
-                except ValueError as error:  # a NUL
-                    raise QueryError(f"the text to compare: {error}") from None
+                article = _text_article(text)
             elif path is not None:
                 article = _first_article(Path(path))
-            if article is None:
-                raise QueryError("give an article id, a text, an article or a file")
+            assert article is not None
             return _similar.similar(
-                searcher, article, SearchOptions(**options), exclude_id=exclude,  # type: ignore[arg-type]
-                keep_duplicates=duplicates, explain=explain,
-            )  # fmt: skip
+                searcher, article, options, exclude_id=exclude, keep_duplicates=duplicates, explain=explain
+            )
 
     def trend(
         self,
-        queries: Sequence[str],
+        queries: Labels,
         *,
         by: Period | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        categories: Sequence[str] = (),
-        sources: Sequence[str] = (),
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
     ) -> Trend:
         """Matching articles per day, week, month or year for each query, with
         the share of the period's articles (see ``searchidx.trend``); ``by``
-        defaults to what suits the range.
+        defaults to what suits the range. Dates and labels are given as to
+        ``search``. Returns ``Trend``. Raises QueryError for a query that cannot be
+        parsed, InvalidArgument for an argument of the wrong type.
 
         >>> trend = index.trend(["bão", "lũ"], by="year")
         >>> [(row.period, row.query, row.count) for row in trend.rows]
@@ -285,12 +380,14 @@ class Index:
         """
         with self._searchers.acquire() as snapshot:
             return _trend.trend(
-                snapshot.searcher, list(queries), by=by, date_from=date_from, date_to=date_to,
-                categories=tuple(categories), sources=tuple(sources),
+                snapshot.searcher, list(as_labels(queries, "queries")), by=by,
+                date_from=as_datetime(date_from, "date_from"), date_to=as_datetime(date_to, "date_to"),
+                categories=as_labels(categories, "categories"), sources=as_labels(sources, "sources"),
             )  # fmt: skip
 
     def duplicates(self) -> list[list[str]]:
-        """Clusters of near-duplicate articles (MinHash over word shingles), by id."""
+        """Clusters of near-duplicate articles (MinHash over word shingles), each a
+        list of ids."""
         with self._searchers.acquire() as snapshot:
             reader = snapshot.searcher.reader()
             ids = reader.column_reader("id")
@@ -298,11 +395,12 @@ class Index:
             return fingerprint.clusters((ids[d], prints[d]) for d in reader.all_doc_ids())
 
     def stats(self) -> Stats:
+        """Counts, size, versions and date range of the index."""
         with self._searchers.acquire() as snapshot:
             return self._stats(snapshot.searcher, snapshot.generation)
 
     def _stats(self, searcher: Searcher, generation: Path) -> Stats:
-        meta = _index.read_meta(generation)
+        meta = generations.read_meta(generation)
         dated = wq.DateRange("date", None, None)
         first = searcher.search(dated, limit=1, sortedby="date")
         last = searcher.search(dated, limit=1, sortedby="date", reverse=True)
@@ -310,7 +408,7 @@ class Index:
             path=self.path,
             documents=searcher.doc_count(),
             fields=sorted(n for n in searcher.schema.names() if not n.startswith("_")),
-            size_bytes=_index.index_size(generation),
+            size_bytes=generations.index_size(generation),
             segments=len(searcher.reader().leaf_readers()),
             analyzer_version=int(str(meta.get("analyzer", ANALYZER_VERSION))),
             schema_version=int(str(meta.get("schema", 0))),
@@ -328,7 +426,7 @@ class Index:
     @staticmethod
     def _stored(searcher: Searcher, doc_id: str) -> dict:  # type: ignore[type-arg]
         """The stored fields of the article with this id or URL."""
-        doc_id = _article_id(doc_id)
+        doc_id = article_id(doc_id)
         docnum = searcher.document_number(id=doc_id)
         if docnum is None:
             docnum = searcher.document_number(url=doc_id)
@@ -337,18 +435,32 @@ class Index:
         return searcher.stored_fields(docnum)  # type: ignore[no-any-return]
 
 
-def _article_id(doc_id: str) -> str:
-    """An id (or URL) as a user gives it, normalised as stored ids are (NFC, no
-    invisible characters), so that an id typed or pasted in NFD is found."""
-    return normalize(valid_text(doc_id, "id")).text.strip()
-
-
-def _stored_article(doc: dict) -> Article:  # type: ignore[type-arg]
-    return Article(
-        id=doc["id"], title=doc.get("title", ""), sapo=doc.get("sapo", ""), body=doc.get("body", ""),
-        url=doc.get("url", ""), date=doc.get("date"), category=doc.get("category", ""),
-        source=doc.get("source", ""), tags=tuple(doc.get("tags", ())), author=doc.get("author", ""),
+def _search_options(
+    query: str,
+    *,
+    date_from: DateLike | None,
+    date_to: DateLike | None,
+    categories: Labels,
+    sources: Labels,
+    **rest: Any,
+) -> SearchOptions:
+    """SearchOptions from what users naturally pass (a date string, one category)."""
+    return SearchOptions(
+        query=query, date_from=as_datetime(date_from, "date_from"), date_to=as_datetime(date_to, "date_to"),
+        categories=as_labels(categories, "categories"), sources=as_labels(sources, "sources"), **rest,
     )  # fmt: skip
+
+
+def _text_article(text: str) -> Article:
+    """A text to compare, as an article."""
+    if not isinstance(text, str):
+        raise InvalidArgument(f"text must be a string, not {kind(text)}")
+    if not text.strip():
+        raise QueryError("the text to compare is empty")
+    try:
+        return Article(id="", body=valid_text(text, "text"))
+    except ValueError as error:  # a NUL
+        raise QueryError(f"the text to compare: {error}") from None
 
 
 def _first_article(path: Path) -> Article:
@@ -359,6 +471,6 @@ def _first_article(path: Path) -> Article:
 
 
 __all__ = [
-    "Article", "BuildReport", "Hit", "Index", "Results", "SearchOptions", "Stats", "Trend", "TrendRow",
-    "shipped_corpus",
+    "Article", "BuildReport", "Hit", "Index", "Results", "SearchOptions", "SimilarResults", "Stats", "Trend",
+    "TrendRow", "shipped_corpus",
 ]  # fmt: skip

@@ -19,11 +19,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader
 
-from searchidx import index as _index
-from searchidx import posting_arrays
+from searchidx import generations, posting_arrays
 from searchidx.errors import CorruptIndex, IncompatibleIndex, IndexNotFound
 
 
@@ -52,14 +50,11 @@ class _Disagreement(Exception):
 def check(directory: Path) -> CheckReport:
     """Read and cross-check the live generation of an index; raises IndexNotFound
     or IncompatibleIndex as opening it would, reports every other problem."""
-    generation = _index.current_generation(directory)
-    if generation is None or not generation.is_dir():
-        raise IndexNotFound(f"no index at {directory}; build one with 'searchidx index'")
-    _index.check_compatible(generation)
+    generation = generations.live_generation(directory)
     problems: list[str] = []
     ids: Counter[str] = Counter()
     try:
-        ix = FileStorage(str(generation)).open_index()
+        ix = generations.open_index(generation)
         segments = ix._segments()
     except (IndexNotFound, IncompatibleIndex):
         raise

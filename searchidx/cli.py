@@ -28,14 +28,14 @@ import orjson
 
 from searchidx._version import __version__
 from searchidx.errors import IndexNotFound, SearchidxError
-from searchidx.limits import MAX_RECORD_CHARS, MAX_REJECTED
+from searchidx.limits import MAX_RECORD_CHARS, MAX_REJECTED, REQUEST_TIMEOUT
 from searchidx.query import FACETS, PERIODS, SORTS
 
 if TYPE_CHECKING:  # the library is imported by the commands that use it: --help stays fast
     from searchidx.api import Index
-    from searchidx.corpus import Reject, Warn
+    from searchidx.article import Reject, Warn
     from searchidx.index import BuildReport
-    from searchidx.search import Hit, Results
+    from searchidx.results import Hit, Results, SimilarHit, SimilarResults
     from searchidx.trend import Trend
 
 EXIT_REJECTS = 3
@@ -253,7 +253,9 @@ def _marked(text: str, spans: Iterable[tuple[int, int]], style: dict) -> str:  #
     return "".join(out)
 
 
-def _hit_text(hit: Hit) -> str:
+def _hit_text(hit: Hit | SimilarHit) -> str:
+    from searchidx.results import SimilarHit
+
     title = click.style(_marked(hit.title, hit.title_highlights, {"fg": "yellow"}), bold=True)
     meta = " · ".join(
         x for x in (hit.date.strftime("%Y-%m-%d") if hit.date else "", hit.category, hit.source, hit.id) if x
@@ -262,9 +264,9 @@ def _hit_text(hit: Hit) -> str:
     lines = [f"{hit.rank:>3}. {title}", f"     {_style(meta, dim=True)}{score}"]
     if hit.snippet:
         lines.append("     " + _marked(hit.snippet, hit.highlights, {"fg": "yellow", "bold": True}))
-    if hit.duplicates:
+    if isinstance(hit, SimilarHit) and hit.duplicates:
         lines.append(_printable(f"     (+{len(hit.duplicates)} near-duplicate(s): {', '.join(hit.duplicates)})"))
-    if hit.shared_terms:
+    if isinstance(hit, SimilarHit) and hit.shared_terms:
         lines.append(_printable(f"     shares: {', '.join(hit.shared_terms)}"))
     return "\n".join(lines)
 
@@ -293,7 +295,7 @@ def _csv_row(hit: Hit, qid: str | None) -> str:
 
 
 def print_results(
-    results: Results,
+    results: Results | SimilarResults,
     fmt: str,
     qid: str | None = None,
     run_tag: str = "searchidx",
@@ -303,12 +305,14 @@ def print_results(
     """Results in a format; the query's warnings go to stderr, except in json
     output, which carries them. ``hits`` (default ``results.hits``) may be a stream:
     each hit is written as it comes."""
+    from searchidx.results import Results, SimilarResults
+
     hits = results.hits if hits is None else hits
     if fmt == "json":
         data = {**results.to_dict(), "hits": [h.to_dict() for h in hits]}
         _write_json(data if qid is None else {"qid": qid, **data})
         return
-    for warning in results.warnings:
+    for warning in results.warnings if isinstance(results, Results) else ():
         click.echo(_printable(f"searchidx: warning: {'' if qid is None else f'query {qid}: '}{warning}"), err=True)
     if fmt == "jsonl":
         for hit in hits:
@@ -330,18 +334,21 @@ def print_results(
         click.echo(_style(f"query {qid}: {results.query}", bold=True))
     shown = f"{results.hits[0].rank}-{results.hits[-1].rank} of " if results.hits else ""
     click.echo(click.style(f"{shown}{results.total} results ({results.took_ms:.0f} ms)", dim=True))
-    if results.matching in ("most", "any"):
+    if isinstance(results, Results) and results.matching in ("most", "any"):
         click.echo(click.style(f"matching {results.matching} words: {results.matching_note}", dim=True))
-    if results.key_terms:
+    if isinstance(results, Results) and results.restored:
+        click.echo(f"Showing results for: {_style(results.restored, bold=True)}")
+        click.echo(f"Search instead for: {_printable(results.query)}" + click.style("  (--no-restore)", dim=True))
+    if isinstance(results, SimilarResults) and results.key_terms:
         click.echo(_printable("key terms: " + ", ".join(f"{t} {w:.2f}" for t, w in results.key_terms)))
-    if results.source_duplicates:
+    if isinstance(results, SimilarResults) and results.source_duplicates:
         click.echo(_printable(f"near-copies of this article left out: {', '.join(results.source_duplicates)}"))
     for hit in hits:
         click.echo(_hit_text(hit))
-    if results.suggestion:
+    if isinstance(results, Results) and results.suggestion:
         click.echo(f"Did you mean: {_style(results.suggestion, bold=True)}")
     for name in FACETS:
-        counts = results.facets.get(name)
+        counts = results.facets.get(name) if isinstance(results, Results) else None
         if counts:
             click.echo(click.style(f"\n{name}:", bold=True))
             for value, count in counts[:20]:
@@ -452,7 +459,8 @@ def index_command(
     Reads JSON Lines (.jsonl, .jsonl.gz), JSON arrays, CSV, .txt page text and
     folders of them. A repeated id updates the article."""
     from searchidx.api import Index, shipped_corpus
-    from searchidx.corpus import ReadOptions, Reject, count_records, open_problem_log, read_corpus
+    from searchidx.article import Reject
+    from searchidx.corpus import ReadOptions, count_records, open_problem_log, read_corpus
 
     paths = paths or (shipped_corpus(),)
     reject_log = open_problem_log(rejects, paths) if rejects else None
@@ -521,11 +529,15 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 )
 @click.option("--no-snippets", is_flag=True, help="Skip snippets (faster).")
 @click.option("--any", "match_any", is_flag=True, help="Match articles with any of the words (ranked), not only all.")
+@click.option(
+    "--no-restore", is_flag=True,
+    help="Search a query typed without diacritics as typed: do not rank its restored form first.",
+)  # fmt: skip
 @paged
 @handles_errors
 def search_command(
     query: str, index_dir: Path | None, fmt: str, run_tag: str, batch: TextIO | None, no_snippets: bool,
-    **kwargs: object,
+    no_restore: bool, **kwargs: object,
 ) -> None:  # fmt: skip
     """Search: words (all must match), "phrases", OR, NOT/-word, (groups),
     title:/sapo:/body:/category:/source:/tags:/date: fields.
@@ -540,6 +552,7 @@ def search_command(
     index = _open_for_reading(index_dir)
     options = _search_options(kwargs)
     options["snippets"] = not no_snippets and fmt != "trec"
+    options["restore"] = not no_restore
     if batch is None:
         _print_search(index, query, options, fmt, run_tag=run_tag)
         return
@@ -572,7 +585,8 @@ def _print_search(index: Index, query: str, options: dict, fmt: str, **how: obje
         print_results(index.search(query, **options), fmt, **how)  # type: ignore[arg-type]
         return
     summary = index.search(query, **{**options, "limit": 0})
-    print_results(summary, fmt, hits=index.iter_hits(query, **options), **how)  # type: ignore[arg-type]
+    walk = {k: v for k, v in options.items() if k not in ("limit", "facets")}  # every hit, no counts
+    print_results(summary, fmt, hits=index.iter_hits(query, **walk), **how)  # type: ignore[arg-type]
 
 
 @main.command("kwic", cls=_QueryMayStartWithADash)
@@ -892,3 +906,49 @@ def delete_command(ids: tuple[str, ...], index_dir: Path | None, wait: float) ->
     click.echo(f"deleted {deleted} of {len(ids)}", err=True)
     if deleted < len(ids):
         sys.exit(2)
+
+
+@main.command("serve")
+@click.option(
+    "--index", "index_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+    help="Index directory to serve, named by its last part (repeatable; the first is the default) "
+    "[default: as for search].",
+)  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (127.0.0.1: this machine).")
+@click.option("--port", default=8750, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1), help="Server processes.")
+@click.option(
+    "--timeout", type=click.FloatRange(0, min_open=True), default=REQUEST_TIMEOUT, show_default=True,
+    help="Seconds a request may take before it is answered 503.",
+)  # fmt: skip
+@handles_errors
+def serve_command(index_dirs: tuple[Path, ...], host: str, port: int, workers: int, timeout: float) -> None:
+    """Serve the indexes over HTTP: a JSON API under /v1/ and a search page at /. Read-only;
+    a rebuilt or updated index is picked up without a restart."""
+    try:
+        import uvicorn
+
+        from searchidx.serve.app import ENVIRONMENT, Settings
+    except ImportError:
+        raise SearchidxError("serve needs its extra: pip install 'searchidx[serve]'") from None
+    from searchidx.api import Index
+
+    paths = list(index_dirs) or [_open_for_reading(None).path]
+    indexes = {path.name: path for path in paths}
+    if len(indexes) < len(paths):
+        raise click.BadParameter("two index directories have the same name", param_hint="--index")
+    for path in paths:
+        try:
+            Index.open(path).close()
+        except SearchidxError as error:
+            click.echo(_printable(f"searchidx: warning: {error}; its requests get 503 until it can be read"), err=True)
+    os.environ[ENVIRONMENT] = Settings(indexes, timeout=timeout).to_json()
+    address = f"[{host}]" if ":" in host else host
+    click.echo(
+        _printable(f"searchidx: serving {', '.join(indexes)} at http://{address}:{port}/ (JSON API under /v1/)"),
+        err=True,
+    )
+    uvicorn.run(
+        "searchidx.serve.app:app_from_environment", factory=True, host=host, port=port, workers=workers,
+        limit_concurrency=256, log_level="warning",
+    )  # fmt: skip

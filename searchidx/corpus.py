@@ -25,97 +25,16 @@ import os
 import re
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, TextIO
 
 from searchidx.analysis import key, normalize
+from searchidx.article import Article, Record, Reject, Warn, lone_surrogate
+from searchidx.dates import parse_date
 from searchidx.errors import OutputPathError
 from searchidx.limits import MAX_RECORD_CHARS
-
-
-def _lone_surrogate(text: str) -> int | None:
-    """Where a lone surrogate is (UTF-8 cannot encode one), if anywhere; encoding
-    finds it several times faster than a regular expression."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        return error.start
-    return None
-
-
-@dataclass(frozen=True)
-class Article:
-    """One news article, text in NFC as it should be shown to people."""
-
-    id: str
-    title: str = ""
-    sapo: str = ""
-    body: str = ""
-    url: str = ""
-    date: datetime | None = None
-    category: str = ""
-    source: str = ""
-    tags: tuple[str, ...] = ()
-    author: str = ""
-
-    def __post_init__(self) -> None:
-        """Refuse text that no later stage can store (UTF-8 cannot encode a lone
-        surrogate, other tools end strings at a NUL), so that no build fails on it."""
-        texts = [(f.name, getattr(self, f.name)) for f in fields(self) if f.type == "str"]
-        for name, value in [*texts, *(("tags", tag) for tag in self.tags)]:
-            if "\x00" in value:
-                raise ValueError(f"field {name} has a NUL character")
-            at = _lone_surrogate(value)
-            if at is not None:
-                raise ValueError(f"field {name} has a lone surrogate (\\u{ord(value[at]):04x})")
-
-    @property
-    def text(self) -> str:
-        """Title, lead and body as one text."""
-        return f"{self.title}\n{self.sapo}\n{self.body}"
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "url": self.url,
-            "title": self.title,
-            "sapo": self.sapo,
-            "body": self.body,
-            "date": self.date.isoformat() if self.date else None,
-            "category": self.category,
-            "source": self.source,
-            "tags": list(self.tags),
-            "author": self.author,
-        }
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with one record: where (file and line; line 0 for a whole
-    file) and why."""
-
-    path: str
-    line: int
-    reason: str
-    label = ""
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.label}{self.reason}"
-
-
-class Reject(Problem):
-    """A record that was not indexed."""
-
-
-class Warn(Problem):
-    """A record that was indexed without something (an unparsable date, say)."""
-
-    label = "warning: "
-
-
-Record = Article | Reject | Warn
 
 
 @dataclass(frozen=True)
@@ -129,51 +48,6 @@ class ReadOptions:
 
     category_names: Mapping[str, str] = field(default_factory=dict)
     max_record_chars: int = MAX_RECORD_CHARS
-
-
-# --- dates ---------------------------------------------------------------------------
-
-VIETNAM = timezone(timedelta(hours=7))
-_VN_DATE = re.compile(
-    r"(?P<d>\d{1,2})[/.-](?P<m>\d{1,2})[/.-](?P<y>\d{4})"
-    r"(?:[ ,T-]+(?P<H>\d{1,2})[:hg](?P<M>\d{2})?(?::(?P<S>\d{2}))?)?"
-    r"\s*(?:\(?(?:GMT|UTC)\s*(?P<tz>[+-]\d{1,2})(?::?00)?\)?)?"
-)
-_TIME_FIRST = re.compile(r"(?P<H>\d{1,2})[:hg](?P<M>\d{2})\s*(?:,\s*)?(?P<rest>.+)")
-
-
-def parse_date(text: str) -> datetime:
-    """Parse ISO 8601 and the usual Vietnamese forms into a naive datetime.
-
-    Times with a zone are converted to Vietnam time (UTC+7) and the zone dropped, so
-    that every stored date is the wall-clock time a Vietnamese reader saw.
-    Raises ``ValueError`` when nothing sensible can be made of the text."""
-    text = text.strip()
-    try:
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = _parse_vietnamese_date(text)
-        if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(VIETNAM).replace(tzinfo=None)
-    except OverflowError:  # 9999-12-31T23:59Z is past the last representable day in Vietnam
-        raise ValueError(f"date {text!r} is outside the calendar") from None
-    return parsed
-
-
-def _parse_vietnamese_date(text: str) -> datetime:
-    time_first = _TIME_FIRST.fullmatch(text)
-    if time_first and _VN_DATE.search(time_first["rest"]):  # "14:30 31/07/2024"
-        day = _parse_vietnamese_date(time_first["rest"])
-        return day.replace(hour=int(time_first["H"]), minute=int(time_first["M"]))
-    m = _VN_DATE.search(text)  # also inside "Thứ tư, 31/7/2024, 14:30 (GMT+7)"
-    if not m:
-        raise ValueError(f"unrecognised date {text!r}")
-    tz = timezone(timedelta(hours=int(m["tz"]))) if m["tz"] else None
-    return datetime(
-        int(m["y"]), int(m["m"]), int(m["d"]),
-        int(m["H"] or 0), int(m["M"] or 0), int(m["S"] or 0), tzinfo=tz,
-    )  # fmt: skip
 
 
 # --- records -------------------------------------------------------------------------
@@ -354,7 +228,7 @@ def _raw_problem(text: str) -> str | None:
     text can only be undecodable bytes (see ``_open_text``)."""
     if "\x00" in text:
         return _NUL_BYTES
-    at = _lone_surrogate(text)
+    at = lone_surrogate(text)
     if at is None:
         return None
     return f"bytes that are not valid UTF-8 (0x{ord(text[at]) - 0xDC00:02x} at column {at + 1})"

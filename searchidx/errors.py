@@ -26,6 +26,18 @@ class QueryError(SearchidxError):
     exit_code = 2
 
 
+class InvalidArgument(SearchidxError):
+    """A library call given an argument of the wrong type or out of range
+    (``categories=5``, ``date_from="yesterday"``, ``workers=0``)."""
+
+    exit_code = 2
+
+
+def kind(value: object) -> str:
+    """A value's type, for a message: "int", "str"."""
+    return type(value).__name__
+
+
 class UnknownArticle(SearchidxError):
     exit_code = 2
 

@@ -420,6 +420,13 @@ def segments(searcher: Searcher) -> list[Segment]:
     return made
 
 
+def release(searcher: Searcher) -> None:
+    """Drop a searcher's segments before it closes. They point back at the searcher,
+    so only the cycle collector would free them, and until it runs they keep the
+    segment files mapped and open: a retired generation's too, even once deleted."""
+    searcher.__dict__.pop("_searchidx_segments", None)
+
+
 def matches(
     searcher: Searcher, query: wq.Query, *, filter: wq.Query | None = None, exclude: wq.Query | None = None
 ) -> Iterator[tuple[Segment, Match]]:

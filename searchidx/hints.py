@@ -14,7 +14,7 @@ from searchidx.analysis import key
 from searchidx.query import And, DateRange, Label, Node, Not, Or
 
 if TYPE_CHECKING:
-    from searchidx.search import SearchOptions
+    from searchidx.querying import SearchOptions
 
 LABEL_OPTIONS = {"category": "categories", "source": "sources"}
 

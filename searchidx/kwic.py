@@ -19,8 +19,10 @@ from datetime import datetime
 from whoosh.searching import Searcher
 
 from searchidx.errors import QueryError
-from searchidx.query import TEXT_FIELDS, parse
-from searchidx.search import SearchOptions, iter_hits, match_terms
+from searchidx.query import parse
+from searchidx.querying import SearchOptions, match_terms
+from searchidx.schema import TEXT_FIELDS
+from searchidx.search import iter_hits
 from searchidx.snippets import MatchTerms, occurrences, unpack_spans
 
 #: Characters of context each side, by default.

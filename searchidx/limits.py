@@ -9,3 +9,6 @@ MAX_RECORD_CHARS = 1_000_000
 #: A rebuild that rejects more than this share of its records is refused (the index
 #: it would replace is kept; a first build keeps its good records instead).
 MAX_REJECTED = 0.5
+
+#: Seconds one request to ``searchidx serve`` may take before it is answered 503.
+REQUEST_TIMEOUT = 10.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import _codecs
 import io
 import pickle
+import threading
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -91,8 +92,19 @@ class _Tagger(NamedTuple):
     model: bytes  # CRFsuite reads the model in place: it must live as long as the tagger
 
 
-@cache
+_opening = threading.Lock()
+
+
 def _tagger() -> _Tagger:
+    """The process's one tagger. Threads that first segment at once (a server's first
+    requests) each opened one, and the model of those dropped was freed while they
+    read it: a segfault."""
+    with _opening:
+        return _open_tagger()
+
+
+@cache
+def _open_tagger() -> _Tagger:
     import pycrfsuite
 
     data = model_bytes()
@@ -105,6 +117,18 @@ def labels(words: list[str]) -> list[str]:
     """pyvi's label for each word: "B_W" begins a word, "I_W" continues one."""
     result: list[str] = _tagger().tagger.tag(model_features(words))
     return result
+
+
+def continues(words: list[str]) -> list[bool]:
+    """Whether pyvi's tokenizer joins each word to the one before: the model labels
+    it "I_W", and it is not a capitalised word after a lower-case one (the rule of
+    ``ViTokenizer.tokenize``; its tests for punctuation and digits are the caller's,
+    which knows its own pieces)."""
+    tags = labels(words)
+    return [
+        i > 0 and tags[i] == "I_W" and not (words[i][0].isupper() and not words[i - 1][0].isupper())
+        for i in range(len(words))
+    ]
 
 
 def model_features(words: list[str]) -> list[dict[str, object]]:

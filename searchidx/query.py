@@ -33,14 +33,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from searchidx.errors import QueryError
+from searchidx.schema import LABEL_FIELDS, TEXT_FIELDS
 
 MAX_QUERY_CHARS = 1000  # a pasted paragraph; more is not a query
 MAX_TERMS = 100  # words and phrase words: each costs a posting list or more
 MAX_TERM_CHARS = 200  # one word or field value: a long URL fits
 MAX_DEPTH = 20  # nested parentheses and NOTs
 
-TEXT_FIELDS = ("title", "sapo", "body")
-LABEL_FIELDS = ("category", "source", "tags")
 FIELDS = TEXT_FIELDS + LABEL_FIELDS + ("date",)
 #: Result orders and facets a search offers; here rather than in ``search`` so that
 #: the CLI can list them without importing Whoosh.

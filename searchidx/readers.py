@@ -32,9 +32,9 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
-from searchidx import index as _index
+from searchidx import execute, generations
 from searchidx.errors import CorruptIndex
-from searchidx.search import weighting
+from searchidx.querying import weighting
 
 State = tuple[Path, int]  # (generation directory, Whoosh TOC generation)
 
@@ -109,13 +109,13 @@ class SearcherPool:
             if snapshot.state == self._state and len(self._idle) < self.max_idle:
                 self._idle.append(snapshot)
                 return
-        snapshot.searcher.close()
+        _close(snapshot)
 
     def _latest(self) -> State | None:
         """The index's current state, or None if its generation changed (a rebuild
         or a removed index: opening decides which)."""
         assert self._state is not None and self._ix is not None
-        generation = _index.current_generation(self.directory)
+        generation = generations.current_generation(self.directory)
         if generation != self._state[0]:
             return None
         try:
@@ -125,7 +125,7 @@ class SearcherPool:
 
     def _open(self) -> Snapshot:
         """A new searcher on the latest state, which becomes the pool's state."""
-        generation, ix = _index.open_generation(self.directory)
+        generation, ix = generations.open_generation(self.directory)
         # Read before opening: a commit in between makes the state look older than
         # the searcher, so the next acquire reopens; never the other way round.
         state = (generation, ix.latest_generation())
@@ -136,6 +136,11 @@ class SearcherPool:
 
     def _retire(self) -> None:
         for snapshot in self._idle:
-            snapshot.searcher.close()
+            _close(snapshot)
         self._idle.clear()
         self._state = self._ix = None
+
+
+def _close(snapshot: Snapshot) -> None:
+    execute.release(snapshot.searcher)
+    snapshot.searcher.close()

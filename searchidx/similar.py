@@ -23,11 +23,13 @@ from whoosh.searching import Searcher
 
 from searchidx import execute
 from searchidx.analysis import FOLDED, STOP_WORDS, WORD_JOINER, analyze
-from searchidx.corpus import Article
+from searchidx.article import Article
 from searchidx.errors import QueryError
 from searchidx.fingerprint import DUPLICATE_THRESHOLD, signature, similarity
 from searchidx.query import Text
-from searchidx.search import FIELD_WEIGHTS, Results, SearchOptions, make_hit, match_terms, search_filter
+from searchidx.querying import FIELD_WEIGHTS, SearchOptions, match_terms, search_filter
+from searchidx.results import SimilarHit, SimilarResults, make_hit
+from searchidx.schema import TEXT_FIELDS
 
 KEY_TERMS = 25
 COMMON_DF = 0.08  # a term in more than 8% of the articles says little about any one
@@ -50,7 +52,7 @@ def key_terms(searcher: Searcher, article: Article, count: int = KEY_TERMS) -> l
     reader = searcher.reader()
     total = max(reader.doc_count(), 1)
     tf: defaultdict[str, float] = defaultdict(float)
-    for name in ("title", "sapo", "body"):
+    for name in TEXT_FIELDS:
         text = getattr(article, name)
         if not text:
             continue
@@ -95,7 +97,7 @@ def similar(
     exclude_id: str | None = None,
     keep_duplicates: bool = False,
     explain: bool = False,
-) -> Results:
+) -> SimilarResults:
     """Articles like ``article``; ``exclude_id`` is the article's own id if indexed.
 
     Unless ``keep_duplicates``, near-copies are folded into the best-ranked of them,
@@ -104,7 +106,7 @@ def similar(
     started = time.perf_counter()
     terms = key_terms(searcher, article)
     if not terms and not searcher.doc_count():
-        return Results(article.title, 0, 0.0, [])  # an empty index: nothing to be like
+        return SimilarResults(article.title, 0, 0.0, [])  # an empty index: nothing to be like
     if not terms:
         raise QueryError("nothing to go on: the text has no words specific enough to search for")
     exclude = wq.Term("id", exclude_id) if exclude_id else None
@@ -134,12 +136,15 @@ def similar(
             c.shared = [k.label for k in terms if k.term in matched]
         kept.append(c)
     highlight = match_terms(Text(" ".join(k.label for k in terms))) if options.snippets else None
-    hits = []
-    for rank, c in enumerate(kept[options.offset : wanted], options.offset + 1):
-        hit = make_hit(searcher, c.docnum, rank, c.score, highlight, options.snippet_chars)
-        hit.duplicates, hit.shared_terms = c.duplicates, c.shared
-        hits.append(hit)
-    out = Results(article.title, ranked.total, 0.0, hits)
+    hits = [
+        SimilarHit(
+            **vars(make_hit(searcher, c.docnum, rank, c.score, highlight, options.snippet_chars)),
+            duplicates=c.duplicates,
+            shared_terms=c.shared,
+        )
+        for rank, c in enumerate(kept[options.offset : wanted], options.offset + 1)
+    ]
+    out = SimilarResults(article.title, ranked.total, 0.0, hits)
     out.key_terms = [(k.label, round(k.weight, 3)) for k in terms]
     out.source_duplicates = source_copies
     out.took_ms = (time.perf_counter() - started) * 1000

@@ -37,8 +37,8 @@ from whoosh.searching import Searcher
 from searchidx import execute
 from searchidx.analysis import PUNCT, SYLLABLE, WORD_JOINER, normalize, syllabify, term_forms
 from searchidx.errors import QueryError
-from searchidx.query import TEXT_FIELDS
-from searchidx.search import LIGHT_TERMS, SearchOptions, compile_query, match_terms, search_filter
+from searchidx.querying import LIGHT_TERMS, SearchOptions, compile_query, match_terms, search_filter
+from searchidx.schema import TEXT_FIELDS
 from searchidx.similar import SYLLABLE_WEIGHT
 from searchidx.snippets import MatchTerms, unpack_spans
 

@@ -31,7 +31,7 @@ from whoosh.searching import Searcher
 from searchidx import execute
 from searchidx.errors import MissingExtra, OutputPathError, QueryError
 from searchidx.query import PERIODS
-from searchidx.search import SearchOptions, compile_query, search_filter
+from searchidx.querying import SearchOptions, compile_query, search_filter
 
 Period = Literal["day", "week", "month", "year"]  # searchidx.query.PERIODS
 

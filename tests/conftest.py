@@ -10,17 +10,26 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import os
+import socket
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from searchidx import Index, shipped_corpus
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
 VIETNEWS = SHARED / "corpus" / "vietnews-val.jsonl.gz"
 SLICE = 300
 
@@ -81,3 +90,49 @@ def worker_pids(process: subprocess.Popen[str] | subprocess.Popen[bytes], count:
 
 def _children(pid: int) -> set[int]:
     return {int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()}
+
+
+@dataclass
+class Server:
+    """A running ``searchidx serve``: its base URL, process and output so far."""
+
+    url: str
+    process: subprocess.Popen[str]
+    output: IO[str]
+
+    def log(self) -> str:
+        self.output.seek(0)
+        return self.output.read()
+
+
+@contextmanager
+def serving(*index_dirs: Path, options: tuple[str, ...] = ()) -> Iterator[Server]:
+    """``searchidx serve`` on a free loopback port, as users start it, stopped afterwards."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    indexes = [arg for path in index_dirs for arg in ("--index", str(path))]
+    command = [sys.executable, "-m", "searchidx", "serve", "--port", str(port), *indexes, *options]
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as output:
+        process = subprocess.Popen(
+            command, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=output, stderr=subprocess.STDOUT, text=True
+        )
+        server = Server(f"http://127.0.0.1:{port}", process, output)
+        try:
+            _wait_until_up(server)
+            yield server
+        finally:
+            process.terminate()
+            process.wait(30)
+
+
+def _wait_until_up(server: Server) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert server.process.poll() is None, f"the server stopped: {server.log()[-2000:]}"
+        assert time.monotonic() < deadline, f"the server never answered: {server.log()[-2000:]}"
+        try:
+            with urllib.request.urlopen(f"{server.url}/v1/indexes", timeout=5):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)

@@ -21,7 +21,8 @@ from searchidx.analysis import (
     query_words,
     syllabify,
 )  # fmt: skip
-from searchidx.corpus import Article, read_path
+from searchidx.article import Article
+from searchidx.corpus import read_path
 from searchidx.pyvi_model import model_features
 
 SEED = (

@@ -25,8 +25,9 @@ import pytest
 from click.testing import CliRunner
 
 from searchidx import Index
+from searchidx.article import Article, Reject
 from searchidx.cli import main
-from searchidx.corpus import Article, ReadOptions, Reject, read_json_array, read_path
+from searchidx.corpus import ReadOptions, read_json_array, read_path
 from searchidx.errors import UnknownArticle
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,7 +29,7 @@ from searchidx import Article, Index, shipped_corpus
 from searchidx.cli import main
 from searchidx.corpus import read_corpus
 from searchidx.errors import BuildRefused, IndexNotFound, IndexWriteFailed
-from searchidx.index import WriteLock, current_generation
+from searchidx.generations import WriteLock, current_generation
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -16,7 +16,7 @@ import pytest
 from whoosh.filedb.filestore import FileStorage
 
 from searchidx import Index
-from searchidx.index import current_generation
+from searchidx.generations import current_generation
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,16 +10,9 @@ from datetime import datetime
 import pytest
 from conftest import SHARED, needs_shared, write_jsonl
 
-from searchidx.corpus import (
-    Article,
-    Reject,
-    Warn,
-    count_records,
-    decode_text_file,
-    parse_date,
-    read_corpus,
-    read_path,
-)  # fmt: skip
+from searchidx.article import Article, Reject, Warn
+from searchidx.corpus import count_records, decode_text_file, read_corpus, read_path
+from searchidx.dates import parse_date
 
 SEED = SHARED / "seed" / "baogialai-khoi-thi-dua-2024-07-31.txt"
 

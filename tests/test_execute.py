@@ -17,8 +17,9 @@ from conftest import SHARED, VIETNEWS, needs_shared
 from whoosh import sorting
 
 from searchidx import Article, Index, execute
+from searchidx.query import FACETS
+from searchidx.querying import SearchOptions, compile_query, search_filter
 from searchidx.readers import SearcherPool
-from searchidx.search import FACETS, SearchOptions, compile_query, search_filter
 
 VNTC = SHARED / "corpus" / "vntc-train.jsonl.gz"
 

@@ -15,7 +15,7 @@ from conftest import worker_pids, write_jsonl
 
 from searchidx import Article, Index
 from searchidx.errors import IncompatibleIndex, IndexLocked, IndexNotFound
-from searchidx.index import META_FILE, WriteLock, current_generation
+from searchidx.generations import META_FILE, WriteLock, current_generation
 
 ROOT = Path(__file__).resolve().parent.parent
 

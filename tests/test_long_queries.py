@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from whoosh import query as wq
 
 from searchidx import execute
-from searchidx import search as search_module
+from searchidx import querying as search_module
 from searchidx.cli import main
 from searchidx.minimum_match import AtLeast
 from searchidx.readers import SearcherPool

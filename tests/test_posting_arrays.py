@@ -18,9 +18,10 @@ from whoosh.searching import Searcher
 from searchidx import Index, execute, posting_arrays
 from searchidx.check import check
 from searchidx.errors import CorruptIndex
-from searchidx.index import current_generation, optimize
+from searchidx.generations import current_generation
+from searchidx.index import optimize
+from searchidx.querying import SearchOptions, compile_query
 from searchidx.readers import SearcherPool
-from searchidx.search import SearchOptions, compile_query
 
 
 def _segments(index: Index) -> tuple[FileStorage, list[object]]:

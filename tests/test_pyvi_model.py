@@ -3,6 +3,8 @@ exactly as pyvi's own ``ViTokenizer`` (scikit-learn's CRF wrapper) does."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,8 @@ from pyvi.ViTokenizer import ViTokenizer  # the reference: pyvi's own loader
 
 from searchidx import pyvi_model, shipped_corpus
 from searchidx.analysis import normalize, syllabify
-from searchidx.corpus import Article, read_path
+from searchidx.article import Article
+from searchidx.corpus import read_path
 from searchidx.errors import SearchidxError
 
 
@@ -59,3 +62,27 @@ def test_a_pickle_that_is_not_pyvis_model_is_refused_without_running_it(tmp_path
     with pytest.raises(SearchidxError, match="does not hold a CRFsuite model"):
         pyvi_model.model_bytes(crafted)
     assert not marker.exists()
+
+
+def test_threads_may_segment_at_once():
+    """A server's first requests segment their queries in several threads at once: each
+    opened a tagger, and the model bytes of those dropped were freed under them (a
+    segfault, about one run in two), so each run is a process of its own here."""
+    code = """
+import threading
+from searchidx import pyvi_model
+words = "Bão số 3 gây mưa lớn ở các tỉnh phía Bắc và Hà Nội".split() * 5
+start, labels = threading.Barrier(8), []
+def segment():
+    start.wait()
+    labels.extend(pyvi_model.labels(words) for _ in range(10))
+threads = [threading.Thread(target=segment) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+assert len(labels) == 80 and all(one == labels[0] for one in labels)
+"""
+    for _ in range(3):
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, (run.returncode, run.stderr[-2000:])

@@ -20,7 +20,7 @@ from whoosh.filedb.filestore import FileStorage
 
 from searchidx import Index, safe_unpickle
 from searchidx.errors import CorruptIndex
-from searchidx.index import current_generation
+from searchidx.generations import current_generation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,7 +98,7 @@ def test_a_crafted_table_of_contents_in_the_old_format_does_not_run_code(tmp_pat
     ],
 )
 def test_every_unpickling_on_whooshs_read_path_refuses_code(tmp_path, module, name):
-    import searchidx.index  # noqa: F401  (installs the restricted unpickler)
+    import searchidx.generations  # noqa: F401  (installs the restricted unpickler)
 
     marker = tmp_path / "ran"
     function = sys.modules[module]
@@ -120,6 +120,15 @@ def test_index_data_unpickles_as_before():
     ]
     for protocol in (2, pickle.HIGHEST_PROTOCOL):
         assert [safe_unpickle.loads(pickle.dumps(v, protocol)) for v in values] == values
+
+
+def test_an_index_that_names_the_text_field_by_its_old_module_still_loads():
+    from searchidx.textfield import VietnameseText
+
+    data = pickle.dumps(VietnameseText(), 2)
+    assert b"searchidx.textfield\nVietnameseText" in data
+    old = data.replace(b"searchidx.textfield\n", b"searchidx.index\n")
+    assert isinstance(safe_unpickle.loads(old), VietnameseText)
 
 
 def test_a_real_index_still_opens_and_answers(sample_index):
@@ -154,7 +163,7 @@ def test_searchidx_unpickles_index_data_only_through_safe_unpickle():
     """Code of our own that reads Whoosh's files (such as ``execute``) calls
     safe_unpickle, never pickle: the exceptions read what searchidx itself wrote
     (the build's job files) or pyvi's model (an inert unpickler)."""
-    allowed = {("index.py", "_process_file"), ("pyvi_model.py", None)}
+    allowed = {("writers.py", "_process_file"), ("pyvi_model.py", None)}
     found = set()
     for path in (ROOT / "searchidx").glob("*.py"):
         if path.name == "safe_unpickle.py":

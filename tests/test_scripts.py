@@ -113,7 +113,7 @@ def test_rebuild_script_swaps_in_a_new_index_and_keeps_the_old_one_on_failure(tm
 
 
 def test_rebuild_script_fails_cleanly_when_the_index_is_locked(tmp_path):
-    from searchidx.index import WriteLock
+    from searchidx.generations import WriteLock
 
     index_dir = tmp_path / "ix"
     assert script("rebuild_index.sh", str(index_dir), str(shipped_corpus())).returncode == 0

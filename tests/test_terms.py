@@ -19,8 +19,8 @@ from whoosh import query as wq
 from searchidx import Index
 from searchidx.analysis import STOP_WORDS, WORD_JOINER, term_forms
 from searchidx.cli import main
-from searchidx.index import open_generation
-from searchidx.query import TEXT_FIELDS
+from searchidx.generations import open_generation
+from searchidx.schema import TEXT_FIELDS
 
 VNTC = SHARED / "corpus" / "vntc-train.jsonl.gz"
 

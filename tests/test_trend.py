@@ -16,8 +16,9 @@ from click.testing import CliRunner
 from conftest import SHARED, needs_shared, write_jsonl
 
 from searchidx import Index, Trend
+from searchidx.article import Article
 from searchidx.cli import main, sparkline
-from searchidx.corpus import Article, read_path
+from searchidx.corpus import read_path
 from searchidx.errors import QueryError
 from searchidx.trend import default_period, period_label
 

@@ -1,0 +1,118 @@
+"""Queries typed without diacritics: the likeliest accented form is restored from the
+index's own text, ranked first and shown; every accented form still matches."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from searchidx import Index, execute, restore
+from searchidx.analysis import normalize
+from searchidx.cli import main
+from searchidx.readers import SearcherPool
+from searchidx.search import SearchOptions, compile_query
+
+
+@pytest.mark.parametrize(
+    ("typed", "restored"),
+    [
+        ("ha noi", "Hà Nội"),
+        ("Ha Noi", "Hà Nội"),
+        ("thi dua", "thi đua"),
+        ("bao so 3", "bão số 3"),
+        ("HOANG ANH GIA LAI", "HOÀNG ANH GIA LAI"),
+    ],
+)
+def test_a_query_without_diacritics_is_restored_from_the_sample_index(sample_index, typed, restored):
+    assert sample_index.search(typed).restored == restored
+
+
+@pytest.mark.parametrize(
+    ("typed", "restored"),
+    [("khoi to", "khởi tố"), ("tam giam", "tạm giam"), ("cong an", "công an"), ("xe may", "xe máy")],
+)
+def test_real_news_words_are_restored_from_a_real_index(vietnews_index, typed, restored):
+    assert vietnews_index.search(typed).restored == restored
+
+
+@pytest.mark.parametrize("query", ["Hà Nội", "ha nội", "bão", "thi đua Gia Lai"])
+def test_a_query_with_any_diacritic_is_never_restored(sample_index, query):
+    assert sample_index.search(query).restored is None
+
+
+def test_a_query_already_in_its_likeliest_form_shows_no_restoration(sample_index):
+    assert sample_index.search("gia lai").restored is None
+
+
+def test_operators_field_names_and_label_values_stay_as_typed(sample_index):
+    results = sample_index.search("title:ha noi OR source:thoisu-demo.vn NOT bao")
+    assert results.restored == "title:Hà Nội OR source:thoisu-demo.vn NOT bão"
+
+
+def _has_word(index: Index, doc_id: str, word: str) -> bool:
+    article = index.show(doc_id)
+    return word in re.findall(r"\w+", normalize(f"{article.title} {article.sapo} {article.body}").text.lower())
+
+
+def test_the_restored_form_ranks_first_and_every_form_still_matches(vietnews_index):
+    """ "bao" is "báo" (newspaper, report) far more often than "bao" (bag) in the
+    news: with restoration every one of the top ten has it; typed as is, fewer do."""
+    restored = vietnews_index.search("bao", snippets=False)
+    typed = vietnews_index.search("bao", snippets=False, restore=False)
+    assert restored.restored == "báo" and typed.restored is None
+    assert restored.total == typed.total
+    with_exact = [_has_word(vietnews_index, h.id, "báo") for h in restored.hits]
+    assert all(with_exact[:4])
+    assert sum(with_exact) > sum(_has_word(vietnews_index, h.id, "báo") for h in typed.hits)
+
+
+def test_restoration_is_in_the_json_output(sample_index):
+    data = sample_index.search("ha noi").to_dict()
+    assert data["restored"] == "Hà Nội"
+    assert "restored" not in sample_index.search("ha noi", restore=False).to_dict()
+
+
+def test_the_cli_shows_what_it_searched_for_and_how_to_search_as_typed(sample_index):
+    out = CliRunner().invoke(main, ["search", "ha noi", "--index", str(sample_index.path)])
+    assert out.exit_code == 0, out.output
+    assert "Showing results for: Hà Nội" in out.output
+    assert "Search instead for: ha noi" in out.output
+    literal = CliRunner().invoke(main, ["search", "ha noi", "--no-restore", "--index", str(sample_index.path)])
+    assert literal.exit_code == 0, literal.output
+    assert "Showing results for" not in literal.output and "Search instead" not in literal.output
+    as_json = CliRunner().invoke(main, ["search", "ha noi", "--format", "json", "--index", str(sample_index.path)])
+    assert json.loads(as_json.output)["restored"] == "Hà Nội"
+
+
+def test_the_counts_are_saved_in_the_generation_and_read_back(sample_index):
+    sample_index.search("ha noi")
+    generation = sample_index.path / (sample_index.path / "CURRENT").read_text().strip()
+    saved = restore._load(generation, documents=1)
+    assert saved is not None and saved.counts["nội"] > 0
+    assert restore.restore_syllables(saved, ["ha", "noi"]) == ["hà", "nội"]
+
+
+def test_the_counts_are_of_letter_syllables_and_punctuation_breaks_pairs(sample_index):
+    with sample_index._searchers.acquire() as snapshot:
+        vocab = restore.build_vocabulary(snapshot.searcher.reader())
+    assert vocab.pairs["hà nội"] >= 1 and vocab.counts["bão"] >= 3
+    assert all(re.fullmatch(r"[^\W\d_]+ [^\W\d_]+", pair) for pair in vocab.pairs)
+    assert all(re.fullmatch(r"[^\W\d_]+", syllable) for syllable in vocab.counts)
+
+
+def test_restored_queries_score_exactly_as_whoosh_does(vietnews_index):
+    """The boost of the restored form is one more AndMaybe: array execution must
+    still equal Whoosh's exhaustive scoring, total, top ten and scores."""
+    with SearcherPool(vietnews_index.path).acquire() as snapshot:
+        searcher = snapshot.searcher
+        for text in ["ha noi", "khoi to tam giam", "bao", "cong an tinh dak lak", "title:xe may OR tai nan -chay"]:
+            restored = restore.restore_query(searcher, text)
+            assert restored is not None
+            _, query = compile_query(SearchOptions(query=text), searcher.reader(), restored=restored)
+            total, docnums, scores = execute.whoosh_reference(searcher, query, 10)
+            got = execute.run(searcher, query, 10)
+            assert (got.total, got.docnums) == (total, docnums), text
+            assert got.scores == pytest.approx(scores, abs=1e-6), text
