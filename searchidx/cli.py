@@ -433,6 +433,11 @@ def _category_map(pairs: tuple[str, ...]) -> dict[str, str]:
     help="Processes for segmentation.",
 )
 @click.option(
+    "--dask", "cluster", metavar="ADDRESS",
+    help="Segment on a Dask cluster instead: tcp://HOST:8786, or local[:N] for N worker processes here "
+    "(pip install 'searchidx[dask]').",
+)  # fmt: skip
+@click.option(
     "--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Write rejected records here (JSON Lines)."
 )
 @click.option(
@@ -451,8 +456,8 @@ def _category_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @handles_errors
 def index_command(
     paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, allow_empty: bool, max_rejected: float,
-    workers: int, rejects: Path | None, category_names: tuple[str, ...], max_record_chars: int, wait: float,
-    quiet: bool,
+    workers: int, cluster: str | None, rejects: Path | None, category_names: tuple[str, ...], max_record_chars: int,
+    wait: float, quiet: bool,
 ) -> None:  # fmt: skip
     """Index corpus files and folders (default: the shipped sample corpus).
 
@@ -480,7 +485,7 @@ def index_command(
         records = read_corpus(paths, ReadOptions(_category_map(category_names), max_record_chars))
         report = index.add(
             records, rebuild=rebuild, allow_empty=allow_empty, max_rejected=max_rejected, workers=workers,
-            wait=wait, on_progress=progress, on_problem=on_problem,
+            cluster=cluster, wait=wait, on_progress=progress, on_problem=on_problem,
         )  # fmt: skip
     finally:
         progress.finish()

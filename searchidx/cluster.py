@@ -30,17 +30,10 @@ from whoosh.writing import SegmentWriter
 
 from searchidx._version import __version__
 from searchidx.analysis import ANALYZER_VERSION
-from searchidx.corpus import Article
+from searchidx.article import Article
 from searchidx.errors import ClusterUnavailable, IncompatibleWorker, MissingExtra
-from searchidx.index import (
-    SCHEMA_VERSION,
-    _AtomicWriter,
-    _reason,
-    _WorkerFailed,
-    _write_posting_arrays,
-    document,
-    schema,
-)
+from searchidx.schema import SCHEMA_VERSION, document, schema
+from searchidx.writers import WorkerFailed, _AtomicWriter, _write_posting_arrays, error_reason
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -96,7 +89,7 @@ def connect(spec: str) -> Iterator[Client]:
         client = Client(target, set_as_default=False)
     except (OSError, TimeoutError) as error:
         raise ClusterUnavailable(
-            f"cannot reach the Dask scheduler at {target} ({_reason(error)}); the index was left as it was"
+            f"cannot reach the Dask scheduler at {target} ({error_reason(error)}); the index was left as it was"
         ) from None
     with client:
         _wait_for_a_worker(client, target)
@@ -206,9 +199,9 @@ class DaskWriter(_AtomicWriter):
         try:
             segment, files = future.result()
         except KilledWorker as error:
-            raise _WorkerFailed(f"Dask workers kept dying on batch {number} of this build ({error})") from None
+            raise WorkerFailed(f"Dask workers kept dying on batch {number} of this build ({error})") from None
         except OSError as error:  # the scheduler or the connection to it is gone
-            raise _WorkerFailed(f"lost the Dask cluster: {_reason(error)}") from None
+            raise WorkerFailed(f"lost the Dask cluster: {error_reason(error)}") from None
         finally:
             future.release()
         for name, data in files.items():
@@ -217,15 +210,18 @@ class DaskWriter(_AtomicWriter):
         self._received[number] = segment
 
     def commit(self, mergetype: Any = None, optimize: Any = None, merge: Any = None) -> None:
-        """Wait for every batch, then commit: the existing segments (merged by
-        Whoosh's policy, as any commit does) and the installed ones in batch order."""
+        """Wait for every batch, then commit: the existing segments (small ones merged
+        by Whoosh's policy, as any commit does) and the installed ones in batch order."""
         if self._batch:
             self._submit()
         while self._numbers:
             self._install(next(self._done))
         segments = self._merge_segments(mergetype, optimize, merge)
         segments += [self._received[number] for number in sorted(self._received)]
-        self._close_segment()
+        if self._added:  # small segments that the merge policy merged into this writer's own
+            segments.append(self._finalize_segment())
+        else:
+            self._close_segment()
         self._commit_toc(segments)
         self._finish()
 
