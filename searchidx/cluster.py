@@ -31,7 +31,7 @@ from whoosh.writing import SegmentWriter
 from searchidx._version import __version__
 from searchidx.analysis import ANALYZER_VERSION
 from searchidx.article import Article
-from searchidx.errors import ClusterUnavailable, IncompatibleWorker, MissingExtra
+from searchidx.errors import ClusterUnavailable, IncompatibleWorker, MissingExtra, SearchidxError
 from searchidx.schema import SCHEMA_VERSION, document, schema
 from searchidx.writers import WorkerFailed, _AtomicWriter, _write_posting_arrays, error_reason
 
@@ -87,7 +87,7 @@ def connect(spec: str) -> Iterator[Client]:
         return
     try:
         client = Client(target, set_as_default=False)
-    except (OSError, TimeoutError) as error:
+    except (OSError, TimeoutError, ValueError) as error:
         raise ClusterUnavailable(
             f"cannot reach the Dask scheduler at {target} ({error_reason(error)}); the index was left as it was"
         ) from None
@@ -167,7 +167,9 @@ class DaskWriter(_AtomicWriter):
 
         self.client = client
         self.batch_size = batch_size
-        self.window = window or 2 * max(1, len(client.scheduler_info(n_workers=-1)["workers"])) + 1
+        self.window = (
+            window or 2 * max(1, sum(client.nthreads().values())) + 1
+        )  # one running and one waiting per thread
         self._batch: list[Item] = []
         self._numbers: dict[Future, int] = {}  # in flight -> its batch number
         self._done = as_completed(loop=client.loop)
@@ -202,6 +204,10 @@ class DaskWriter(_AtomicWriter):
             raise WorkerFailed(f"Dask workers kept dying on batch {number} of this build ({error})") from None
         except OSError as error:  # the scheduler or the connection to it is gone
             raise WorkerFailed(f"lost the Dask cluster: {error_reason(error)}") from None
+        except SearchidxError:
+            raise
+        except Exception as error:  # searchidx missing on a worker, say, or out of disk there
+            raise WorkerFailed(f"a Dask worker failed on batch {number}: {error_reason(error)}") from None
         finally:
             future.release()
         for name, data in files.items():

@@ -5,6 +5,7 @@ a few hundred real articles. Skipped when the ``dask`` extra is not installed.""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import signal
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import write_jsonl
 
-from searchidx import Article, Index
+from searchidx import Article, Index, shipped_corpus
 from searchidx.cluster import parse_spec
 from searchidx.corpus import read_corpus
 from searchidx.errors import InvalidArgument
@@ -204,3 +205,18 @@ def test_cluster_specs_name_local_workers_or_a_scheduler():
     assert parse_spec("local:3") == 3
     assert parse_spec("local") == (os.cpu_count() or 1)
     assert parse_spec("tcp://10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+
+
+@pytest.mark.slow
+def test_the_dask_benchmark_runs_on_a_tiny_corpus(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_dask.py"), str(shipped_corpus()), "--articles", "12",
+         "--rounds", "1", "--json", str(out)],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text())
+    assert figures["articles"] == 12
+    assert figures["dask_2_workers"]["segments"] == figures["dask_1_worker"]["segments"] == 1
+    assert figures["runs"]["dask_2_workers"][0]["worker_task_seconds"] > 0
