@@ -17,7 +17,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -287,6 +287,24 @@ def _csv_line(values: Iterable[object]) -> str:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow(["" if v is None else v for v in values])
     return out.getvalue()
+
+
+def _write_rows(fmt: str, whole: dict[str, object], rows: Iterable[dict[str, object]], columns: Sequence[str]) -> bool:
+    """The machine-readable formats of a command with a table of results: the whole
+    as one JSON object, a JSON object a row, or CSV with a header row. False for
+    text, which each command prints its own way."""
+    if fmt == "json":
+        _write_json(whole)
+    elif fmt == "jsonl":
+        for row in rows:
+            _write_json(row)
+    elif fmt == "csv":
+        click.echo(_csv_line(columns), nl=False)
+        for row in rows:
+            click.echo(_csv_line(row[c] for c in columns), nl=False)
+    else:
+        return False
+    return True
 
 
 def _csv_row(hit: Hit, qid: str | None) -> str:
@@ -669,16 +687,7 @@ def terms_command(query: str, index_dir: Path | None, limit: int, fmt: str, **fi
     searchidx terms "giá vàng" --from 2024-01-01 --format csv"""
     found = _open_for_reading(index_dir).terms(query, limit=limit, **_search_options(filters))
     columns = ("word", "matches", "documents", "score")
-    if fmt == "json":
-        _write_json(found.to_dict())
-    elif fmt == "jsonl":
-        for term in found.terms:
-            _write_json(term.to_dict())
-    elif fmt == "csv":
-        click.echo(_csv_line(columns), nl=False)
-        for term in found.terms:
-            click.echo(_csv_line(term.to_dict()[c] for c in columns), nl=False)
-    else:
+    if not _write_rows(fmt, found.to_dict(), (term.to_dict() for term in found.terms), columns):
         click.echo(
             click.style(
                 f"{found.matched} of {found.documents} articles match; words from the best {found.sampled}", dim=True
@@ -822,16 +831,8 @@ def trend_command(
         from searchidx.trend import plot
 
         click.echo(f"chart written to {plot(trend, plot_path)}", err=True)
-    if fmt == "json":
-        _write_json(trend.to_dict())
-    elif fmt == "jsonl":
-        for row in trend.rows:
-            _write_json(row.to_dict())
-    elif fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["period", "start", "end", "query", "count", "articles", "share"])
-        writer.writerows([r.period, r.start, r.end, r.query, r.count, r.articles, f"{r.share:.6f}"] for r in trend.rows)
-    else:
+    columns = ("period", "start", "end", "query", "count", "articles", "share")
+    if not _write_rows(fmt, trend.to_dict(), (row.to_dict() for row in trend.rows), columns):
         _print_trend_table(trend)
     _note_undated(trend)
 

@@ -29,7 +29,7 @@ from typing import IO
 from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 
-from searchidx import safe_unpickle  # noqa: F401  (opening a crafted index must not run its code)
+from searchidx import mapped_files, safe_unpickle  # noqa: F401  (installed on import: see each module)
 from searchidx._version import __version__
 from searchidx.analysis import ANALYZER_VERSION
 from searchidx.errors import IncompatibleIndex, IndexLocked, IndexNotFound
@@ -75,9 +75,10 @@ def fsync(path: str | Path) -> None:
         os.close(fd)
 
 
-def _write_durably(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
+def write_durably(path: Path, data: str | bytes) -> None:
+    """Write a file and flush it to the disk (before a rename publishes it)."""
+    with open(path, "wb") as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
         f.flush()
         os.fsync(f.fileno())
 
@@ -86,7 +87,7 @@ def publish(directory: Path, generation: Path) -> None:
     """Point CURRENT at a generation, atomically and durably (the generation's own
     files were flushed when it was committed)."""
     tmp = directory / "CURRENT.tmp"
-    _write_durably(tmp, generation.name + "\n")
+    write_durably(tmp, generation.name + "\n")
     fsync(directory)  # the generation's directory entry, before the name that points to it
     os.replace(tmp, directory / "CURRENT")
     fsync(directory)
@@ -223,7 +224,7 @@ def create_generation(directory: Path) -> tuple[Path, whoosh_index.Index]:
     generation.mkdir(parents=True)
     ix = _DurableStorage(str(generation)).create_index(schema())
     meta = {"schema": SCHEMA_VERSION, "analyzer": ANALYZER_VERSION, "searchidx": __version__}
-    _write_durably(generation / META_FILE, json.dumps(meta))
+    write_durably(generation / META_FILE, json.dumps(meta))
     return generation, ix
 
 

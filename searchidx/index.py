@@ -26,6 +26,7 @@ from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
 
 from searchidx import cluster as _cluster
+from searchidx import restore
 from searchidx.article import Article, Record, Reject, Warn
 from searchidx.errors import BuildRefused, IndexWriteFailed, InvalidArgument, kind
 from searchidx.generations import (
@@ -157,6 +158,7 @@ def build(directory: Path, records: Iterable[Record], options: BuildOptions = Bu
             _write(writer, records, report, options.on_progress, options.on_problem)
             if fresh:
                 _check_publishable(report, options.allow_empty, options.max_rejected if live else 1.0)
+        restore.prepare(ix)
         if fresh:
             publish(directory, generation)
             remove_stale_generations(directory)

@@ -29,10 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
+from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 
+from searchidx import generations
 from searchidx.analysis import STOP_WORDS, WORD_JOINER, canonical_tone, fold, has_diacritics, normalize
 
 TEXT_FIELDS = ("title", "sapo", "body")
@@ -101,10 +103,10 @@ def build_vocabulary(reader: IndexReader) -> Vocabulary:
     pairs: Counter[tuple[str, str]] = Counter()
     documents = reader.doc_count()
     stride = max(1, documents // MAX_DOCS)
-    for i, stored in enumerate(reader.all_stored_fields()):
-        if i % stride == 0:
-            for field in TEXT_FIELDS:
-                count_text(stored.get(field, "")[:MAX_CHARS], counts, pairs)
+    for docnum in itertools.islice(reader.all_doc_ids(), 0, None, stride):  # reads only the sampled articles
+        stored = reader.stored_fields(docnum)
+        for field in TEXT_FIELDS:
+            count_text(stored.get(field, "")[:MAX_CHARS], counts, pairs)
     canonical = {s: canonical_tone(s.lower()) for s in counts if s.isalpha() and fold(s).isascii()}
     syllables: Counter[str] = Counter()
     for s, n in counts.items():
@@ -147,6 +149,13 @@ def vocabulary(searcher: Searcher) -> Vocabulary:
         return vocab
 
 
+def prepare(ix: whoosh_index.Index) -> None:
+    """Count a newly written index's vocabulary at the end of its build (and
+    again when it has grown by a fifth), so that no query waits for it."""
+    with ix.searcher() as searcher:
+        vocabulary(searcher)
+
+
 def _generation(searcher: Searcher) -> Path | None:
     """The directory of the index the searcher reads, if it came from one on disk."""
     folder = getattr(getattr(getattr(searcher, "_ix", None), "storage", None), "folder", None)
@@ -167,8 +176,9 @@ def _save(folder: Path, vocab: Vocabulary) -> None:
     tmp = folder / f".{VOCABULARY_FILE}.{os.getpid()}.{threading.get_ident()}"
     data = {"counts": vocab.counts, "pairs": vocab.pairs, "documents": vocab.documents, "names": sorted(vocab.names)}
     try:
-        tmp.write_bytes(orjson.dumps(data))
+        generations.write_durably(tmp, orjson.dumps(data))  # a build publishes it with the index
         os.replace(tmp, folder / VOCABULARY_FILE)
+        generations.fsync(folder)
     except OSError:
         tmp.unlink(missing_ok=True)
 

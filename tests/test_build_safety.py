@@ -377,8 +377,12 @@ def test_everything_published_was_flushed_to_disk(tmp_path, monkeypatch):
     real_fsync = os.fsync
 
     def fsync(fd: int) -> None:
-        name = os.readlink(f"/proc/self/fd/{fd}")
-        synced.add(Path(name.split(".toc.")[0] + ".toc" if ".toc." in name else name))  # a TOC before its rename
+        name = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        if ".toc." in name.name:  # a TOC before its rename
+            name = name.with_name(name.name.split(".toc.")[0] + ".toc")
+        elif name.name.startswith("."):  # searchidx's own ".NAME.pid.thread" before its rename
+            name = name.with_name(name.name[1:].rsplit(".", 2)[0])
+        synced.add(name)
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from searchidx import Index, execute, restore
 from searchidx.analysis import normalize
 from searchidx.cli import main
+from searchidx.querying import SearchOptions, compile_query
 from searchidx.readers import SearcherPool
-from searchidx.search import SearchOptions, compile_query
 
 
 @pytest.mark.parametrize(
@@ -85,6 +85,11 @@ def test_the_cli_shows_what_it_searched_for_and_how_to_search_as_typed(sample_in
     assert "Showing results for" not in literal.output and "Search instead" not in literal.output
     as_json = CliRunner().invoke(main, ["search", "ha noi", "--format", "json", "--index", str(sample_index.path)])
     assert json.loads(as_json.output)["restored"] == "Hà Nội"
+
+
+def test_the_build_counts_the_vocabulary_so_no_query_waits_for_it(sample_index):
+    generation = sample_index.path / (sample_index.path / "CURRENT").read_text().strip()
+    assert (generation / restore.VOCABULARY_FILE).exists()
 
 
 def test_the_counts_are_saved_in_the_generation_and_read_back(sample_index):

@@ -23,7 +23,7 @@ import pytest
 from conftest import ROOT, Server, serving, worker_pids, write_jsonl
 
 from searchidx import Article, Index, shipped_corpus
-from searchidx.index import META_FILE, current_generation
+from searchidx.generations import META_FILE, current_generation
 
 pytest.importorskip("starlette", reason="searchidx serve needs its extra: pip install 'searchidx[serve]'")
 pytest.importorskip("uvicorn", reason="searchidx serve needs its extra: pip install 'searchidx[serve]'")
