@@ -20,10 +20,12 @@ import pytest
 from conftest import write_jsonl
 
 from searchidx import Article, Index, shipped_corpus
-from searchidx.cluster import parse_spec
+from searchidx.analysis import ANALYZER_VERSION
+from searchidx.cluster import parse_spec, write_segment
 from searchidx.corpus import read_corpus
-from searchidx.errors import InvalidArgument
+from searchidx.errors import ClusterUnavailable, IncompatibleWorker, InvalidArgument
 from searchidx.generations import current_generation, open_generation
+from searchidx.schema import SCHEMA_VERSION
 
 distributed = pytest.importorskip(
     "distributed", reason="the dask extra is not installed (pip install 'searchidx[dask]')"
@@ -220,3 +222,36 @@ def test_the_dask_benchmark_runs_on_a_tiny_corpus(tmp_path):
     assert figures["articles"] == 12
     assert figures["dask_2_workers"]["segments"] == figures["dask_1_worker"]["segments"] == 1
     assert figures["runs"]["dask_2_workers"][0]["worker_task_seconds"] > 0
+
+
+def test_a_worker_with_another_searchidx_refuses_to_write_segments():
+    with pytest.raises(IncompatibleWorker, match="install the same searchidx on every worker"):
+        write_segment([], (SCHEMA_VERSION, ANALYZER_VERSION, "0.0-other"))
+
+
+def test_a_scheduler_without_workers_is_refused_and_the_index_untouched(vietnews_slice, tmp_path):
+    index = Index(tmp_path / "ix")
+    index.add(articles(vietnews_slice)[:3])
+    live = current_generation(index.path)
+    dask = pytest.importorskip("dask")
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "1s"}),
+        distributed.LocalCluster(
+            n_workers=0, host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR
+        ) as empty,
+        pytest.raises(ClusterUnavailable, match="has no workers"),
+    ):
+        index.add(articles(vietnews_slice)[3:6], cluster=empty.scheduler_address)
+    assert current_generation(index.path) == live and index.stats().documents == 3
+
+
+@pytest.mark.slow
+def test_the_cli_builds_on_a_local_cluster(vietnews_slice, tmp_path):
+    corpus = write_jsonl(tmp_path / "few.jsonl", [a.to_dict() for a in articles(vietnews_slice)[:30]])
+    result = subprocess.run(
+        [sys.executable, "-m", "searchidx", "index", str(corpus), "--index", str(tmp_path / "ix"), "--dask", "local:2"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "indexed 30, updated 0" in result.stderr
+    assert Index(tmp_path / "ix").stats().documents == 30
