@@ -28,8 +28,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from searchidx import Article, Index  # noqa: E402
-from searchidx.cluster import BATCH  # noqa: E402
 from searchidx.corpus import read_corpus  # noqa: E402
+from searchidx.limits import CLUSTER_BATCH  # noqa: E402
 from searchidx.schema import digest  # noqa: E402
 
 DEFAULT_CORPUS = HERE.parent.parent / "shared" / "corpus" / "vietnews-val.jsonl.gz"
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             runs[name].append(dask_build(client, work / name, sample, cluster.scheduler_address))
     figures: dict[str, Any] = {
         "articles": len(sample),
-        "batch": BATCH,
+        "batch": CLUSTER_BATCH,
         "cluster_start_seconds": {w: round(c[2], 2) for w, c in clusters.items()},
         "client_read_and_digest_seconds": round(client_seconds(sample, args.corpus), 2),
         "runs": runs,

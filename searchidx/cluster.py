@@ -32,15 +32,13 @@ from searchidx._version import __version__
 from searchidx.analysis import ANALYZER_VERSION
 from searchidx.article import Article
 from searchidx.errors import ClusterUnavailable, IncompatibleWorker, MissingExtra, SearchidxError
+from searchidx.limits import CLUSTER_BATCH
 from searchidx.schema import SCHEMA_VERSION, document, schema
 from searchidx.writers import WorkerFailed, _AtomicWriter, _write_posting_arrays, error_reason
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-#: Articles per task, and so per segment: large enough that Dask's per-task cost is
-#: small beside the analysis (about 20 ms an article), small enough to spread evenly.
-BATCH = 250
 #: Memory for one worker's posting pool (a batch fits in it; more spills to disk).
 WRITER_MB = 256
 #: What a worker must share with the client to write segments the index can hold.
@@ -160,7 +158,7 @@ class DaskWriter(_AtomicWriter):
     the caller included). At most ``window`` batches are in flight."""
 
     def __init__(
-        self, ix: whoosh_index.Index, client: Client, batch_size: int = BATCH, window: int | None = None
+        self, ix: whoosh_index.Index, client: Client, batch_size: int = CLUSTER_BATCH, window: int | None = None
     ) -> None:
         super().__init__(ix, limitmb=WRITER_MB)
         from distributed import as_completed

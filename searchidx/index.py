@@ -37,7 +37,7 @@ from searchidx.generations import (
     publish,
     remove_stale_generations,
 )
-from searchidx.limits import MAX_REJECTED
+from searchidx.limits import CLUSTER_BATCH, MAX_REJECTED
 from searchidx.schema import digest
 from searchidx.writers import WorkerFailed, Writer, error_reason, new_writer
 
@@ -88,7 +88,7 @@ class BuildOptions:
     on_progress: ProgressCallback | None = None
     on_problem: ProblemCallback | None = None
     cluster: str | None = None
-    cluster_batch: int = _cluster.BATCH
+    cluster_batch: int = CLUSTER_BATCH
 
     def __post_init__(self) -> None:
         for name in ("rebuild", "allow_empty"):

@@ -249,9 +249,10 @@ def test_a_scheduler_without_workers_is_refused_and_the_index_untouched(vietnews
 def test_the_cli_builds_on_a_local_cluster(vietnews_slice, tmp_path):
     corpus = write_jsonl(tmp_path / "few.jsonl", [a.to_dict() for a in articles(vietnews_slice)[:30]])
     result = subprocess.run(
-        [sys.executable, "-m", "searchidx", "index", str(corpus), "--index", str(tmp_path / "ix"), "--dask", "local:2"],
+        [sys.executable, "-m", "searchidx", "index", str(corpus), "--index", str(tmp_path / "ix"), "--dask", "local:2",
+         "--dask-batch", "10"],
         env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "indexed 30, updated 0" in result.stderr
-    assert Index(tmp_path / "ix").stats().documents == 30
+    assert (Index(tmp_path / "ix").stats().documents, Index(tmp_path / "ix").stats().segments) == (30, 3)
