@@ -28,7 +28,7 @@ import orjson
 
 from searchidx._version import __version__
 from searchidx.errors import IndexNotFound, SearchidxError
-from searchidx.limits import MAX_RECORD_CHARS, MAX_REJECTED, REQUEST_TIMEOUT
+from searchidx.limits import CLUSTER_BATCH, MAX_RECORD_CHARS, MAX_REJECTED, REQUEST_TIMEOUT
 from searchidx.query import FACETS, PERIODS, SORTS
 
 if TYPE_CHECKING:  # the library is imported by the commands that use it: --help stays fast
@@ -474,6 +474,15 @@ def _category_map(pairs: tuple[str, ...]) -> dict[str, str]:
     help="Processes for segmentation.",
 )
 @click.option(
+    "--dask", "cluster", metavar="ADDRESS",
+    help="Segment on a Dask cluster instead: tcp://HOST:8786, or local[:N] for N worker processes here "
+    "(pip install 'searchidx[dask]').",
+)  # fmt: skip
+@click.option(
+    "--dask-batch", "cluster_batch", type=click.IntRange(1), default=CLUSTER_BATCH, show_default=True,
+    help="With --dask: articles per task, each written as one segment (larger: fewer segments, coarser balance).",
+)  # fmt: skip
+@click.option(
     "--rejects", type=click.Path(dir_okay=False, path_type=Path), help="Write rejected records here (JSON Lines)."
 )
 @click.option(
@@ -492,8 +501,8 @@ def _category_map(pairs: tuple[str, ...]) -> dict[str, str]:
 @handles_errors
 def index_command(
     paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, allow_empty: bool, max_rejected: float,
-    workers: int, rejects: Path | None, category_names: tuple[str, ...], max_record_chars: int, wait: float,
-    quiet: bool,
+    workers: int, cluster: str | None, cluster_batch: int, rejects: Path | None, category_names: tuple[str, ...],
+    max_record_chars: int, wait: float, quiet: bool,
 ) -> None:  # fmt: skip
     """Index corpus files and folders (default: the shipped sample corpus).
 
@@ -521,7 +530,7 @@ def index_command(
         records = read_corpus(paths, ReadOptions(_category_map(category_names), max_record_chars))
         report = index.add(
             records, rebuild=rebuild, allow_empty=allow_empty, max_rejected=max_rejected, workers=workers,
-            wait=wait, on_progress=progress, on_problem=on_problem,
+            cluster=cluster, cluster_batch=cluster_batch, wait=wait, on_progress=progress, on_problem=on_problem,
         )  # fmt: skip
     finally:
         progress.finish()

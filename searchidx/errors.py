@@ -69,3 +69,12 @@ class MissingExtra(SearchidxError):
     message says which ``pip install`` brings it."""
 
     exit_code = 2
+
+
+class ClusterUnavailable(SearchidxError):
+    """The Dask scheduler asked for cannot be reached, or has no workers."""
+
+
+class IncompatibleWorker(SearchidxError):
+    """A Dask worker runs another version of searchidx than the client: the segments
+    it wrote could not be mixed with the client's."""

@@ -19,12 +19,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TypedDict
 
 from whoosh import index as whoosh_index
 from whoosh.index import TOC, clean_files
 
+from searchidx import cluster as _cluster
 from searchidx import restore
 from searchidx.article import Article, Record, Reject, Warn
 from searchidx.errors import BuildRefused, IndexWriteFailed, InvalidArgument, kind
@@ -36,9 +38,13 @@ from searchidx.generations import (
     publish,
     remove_stale_generations,
 )
-from searchidx.limits import MAX_REJECTED
+from searchidx.limits import CLUSTER_BATCH, MAX_REJECTED
 from searchidx.schema import digest
 from searchidx.writers import WorkerFailed, Writer, error_reason, new_writer
+
+AnyWriter = Writer | _cluster.DaskWriter
+WriterFactory = Callable[[whoosh_index.Index], AnyWriter]
+_SERIAL: WriterFactory = partial(new_writer, workers=1)
 
 #: The phases of a build, in order, as ``BuildReport.phases`` names them.
 PHASES = ("read", "analyse", "add", "commit")
@@ -82,7 +88,10 @@ class BuildOptions:
     (``allow_empty`` allows that) or reject more than ``max_rejected`` (a share, 0 to 1)
     of its records. ``workers`` processes analyse the articles; ``wait`` is how many
     seconds to wait for another writer. ``on_progress`` is called with the report now
-    and then, ``on_problem`` with each rejected or warned record.
+    and then, ``on_problem`` with each rejected or warned record. ``cluster`` builds on
+    Dask instead (the ``dask`` extra): ``"local"``, ``"local:N"`` or a scheduler's
+    address such as ``"tcp://HOST:8786"``, in batches of ``cluster_batch`` articles
+    (one segment each); ``workers`` is then unused.
     Raises InvalidArgument for a value of the wrong type or out of range."""
 
     rebuild: bool = False
@@ -92,6 +101,8 @@ class BuildOptions:
     wait: float = 0.0
     on_progress: ProgressCallback | None = None
     on_problem: ProblemCallback | None = None
+    cluster: str | None = None
+    cluster_batch: int = CLUSTER_BATCH
 
     def __post_init__(self) -> None:
         for name in ("rebuild", "allow_empty"):
@@ -101,6 +112,10 @@ class BuildOptions:
             raise InvalidArgument(f"max_rejected must be a share from 0 to 1, not {self.max_rejected!r}")
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise InvalidArgument(f"workers must be a whole number of at least 1, not {self.workers!r}")
+        if self.cluster is not None:
+            _check_cluster(self.cluster)
+        if isinstance(self.cluster_batch, bool) or not isinstance(self.cluster_batch, int) or self.cluster_batch < 1:
+            raise InvalidArgument(f"cluster_batch must be a whole number of at least 1, not {self.cluster_batch!r}")
         if not _number(self.wait) or self.wait < 0:
             raise InvalidArgument(f"wait must be a number of seconds, not {self.wait!r}")
         for name in ("on_progress", "on_problem"):
@@ -118,6 +133,17 @@ class BuildSettings(TypedDict, total=False):
     wait: float
     on_progress: ProgressCallback | None
     on_problem: ProblemCallback | None
+    cluster: str | None
+    cluster_batch: int
+
+
+def _check_cluster(spec: object) -> None:
+    if not isinstance(spec, str):
+        raise InvalidArgument(f"cluster must be a string such as 'local:2' or 'tcp://HOST:8786', not {kind(spec)}")
+    try:
+        _cluster.parse_spec(spec)
+    except ValueError as error:
+        raise InvalidArgument(f"cluster: {error}") from None
 
 
 def _number(value: object) -> bool:
@@ -134,7 +160,7 @@ def build(directory: Path, records: Iterable[Record], options: BuildOptions = Bu
     ``max_rejected`` of its records."""
     report = BuildReport()
     started = time.monotonic()
-    with _writing(directory, options.wait):
+    with _writers(options) as make_writer, _writing(directory, options.wait):
         live = current_generation(directory)
         fresh = options.rebuild or live is None
         if fresh:
@@ -142,7 +168,7 @@ def build(directory: Path, records: Iterable[Record], options: BuildOptions = Bu
             generation, ix = create_generation(directory)
         else:
             generation, ix = open_generation(directory)
-        with _transaction(ix, options.workers, new_generation=generation if fresh else None) as writer:
+        with _transaction(ix, make_writer, new_generation=generation if fresh else None) as writer:
             _write(writer, records, report, options.on_progress, options.on_problem)
             if fresh:
                 _check_publishable(report, options.allow_empty, options.max_rejected if live else 1.0)
@@ -157,6 +183,18 @@ def build(directory: Path, records: Iterable[Record], options: BuildOptions = Bu
             remove_stale_generations(directory)
     report.seconds = time.monotonic() - started
     return report
+
+
+@contextmanager
+def _writers(options: BuildOptions) -> Iterator[WriterFactory]:
+    """How the build's writer is made: with local processes, or on a Dask cluster
+    that is connected to (or started) before anything is written, and kept for the
+    whole build."""
+    if options.cluster is None:
+        yield partial(new_writer, workers=options.workers)
+        return
+    with _cluster.connect(options.cluster) as client:
+        yield partial(_cluster.DaskWriter, client=client, batch_size=options.cluster_batch)
 
 
 def _check_publishable(report: BuildReport, allow_empty: bool, max_rejected: float) -> None:
@@ -193,13 +231,15 @@ def _inside(filename: object, directory: Path) -> bool:
 
 
 @contextmanager
-def _transaction(ix: whoosh_index.Index, workers: int = 1, new_generation: Path | None = None) -> Iterator[Writer]:
+def _transaction(
+    ix: whoosh_index.Index, make_writer: WriterFactory = _SERIAL, new_generation: Path | None = None
+) -> Iterator[AnyWriter]:
     """A writer whose changes are committed at the end of the block, or all undone if
     anything fails: the new generation is removed, or, in the live one, the files of
     unfinished segments."""
     writer = None
     try:
-        writer = new_writer(ix, workers)
+        writer = make_writer(ix)
         yield writer
         writer.commit()
     except BaseException:
@@ -214,7 +254,7 @@ def _transaction(ix: whoosh_index.Index, workers: int = 1, new_generation: Path 
         raise
 
 
-def _close(writer: Writer) -> None:
+def _close(writer: AnyWriter) -> None:
     """Cancel a failed writer, however far it got: a cancel that fails part-way (its
     files already broken by a full disk) still removes its temporary files and
     releases Whoosh's lock, or the next write in this process would find it held."""
@@ -227,7 +267,7 @@ def _close(writer: Writer) -> None:
 
 
 def _write(
-    writer: Writer,
+    writer: AnyWriter,
     records: Iterable[Record],
     report: BuildReport,
     on_progress: ProgressCallback | None,

@@ -12,3 +12,9 @@ MAX_REJECTED = 0.5
 
 #: Seconds one request to ``searchidx serve`` may take before it is answered 503.
 REQUEST_TIMEOUT = 10.0
+
+#: Articles per task of a Dask build, each written as one segment: large enough that
+#: Dask's cost per task is small beside the analysis (some 20-40 ms an article),
+#: small enough to spread evenly; a corpus of N articles ends with N / CLUSTER_BATCH
+#: segments (Whoosh's merge would cost about 40% of the build to join them).
+CLUSTER_BATCH = 250

@@ -54,6 +54,7 @@ def test_a_parallel_build_writes_arrays_equal_to_whooshs_postings_for_every_segm
     assert all(count > 0 for count in _verified(vietnews_index))
 
 
+@pytest.mark.slow  # builds, updates and merges its own index
 def test_updates_and_merges_keep_one_file_per_segment(vietnews_slice: Path, tmp_path: Path) -> None:
     index = Index(tmp_path / "index")
     index.index_paths([vietnews_slice], workers=1)
