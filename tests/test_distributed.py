@@ -21,6 +21,7 @@ from conftest import write_jsonl
 
 from searchidx import Article, Index, shipped_corpus
 from searchidx.analysis import ANALYZER_VERSION
+from searchidx.check import check
 from searchidx.cluster import parse_spec, write_segment
 from searchidx.corpus import read_corpus
 from searchidx.errors import ClusterUnavailable, IncompatibleWorker, InvalidArgument
@@ -93,6 +94,7 @@ def test_a_dask_build_is_the_same_index_as_a_local_two_process_build(cluster, cl
         matched += bool(ranked(local, query))
     assert matched == len(QUERIES)
     assert not leftover_scratch(client)
+    assert check(index.path).ok  # the posting arrays the workers captured included
 
 
 @pytest.mark.slow
