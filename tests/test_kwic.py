@@ -78,3 +78,14 @@ def test_cli_aligns_lines_on_the_match_and_writes_csv(vietnews_index: Index):
     table = list(csv.DictReader(io.StringIO(out.stdout)))
     assert tuple(table[0]) == tuple(KwicLine.__dataclass_fields__)
     assert len(table) == len(list(vietnews_index.kwic("cảnh sát", limit=None)))
+
+
+def test_a_bad_query_or_option_is_one_line_and_exit_code_2(sample_index: Index):
+    index = str(sample_index.path)
+    bad = (["bão date:2024-13"], ["nosuch:bão"], ["bão", "--limit", "many"], ["bão", "--width", "0"])
+    for args in (["kwic", *b, "--index", index] for b in bad):
+        out = CliRunner().invoke(main, args)
+        assert out.exit_code == 2, (args, out.output)
+        reasons = [line for line in out.output.splitlines() if line.startswith(("Error:", "searchidx: error"))]
+        assert "Traceback" not in out.output and len(reasons) == 1, out.output
+    assert CliRunner().invoke(main, ["kwic", "bão", "--index", index]).exit_code == 0  # the index is unharmed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -121,3 +122,14 @@ def test_restored_queries_score_exactly_as_whoosh_does(vietnews_index):
             got = execute.run(searcher, query, 10)
             assert (got.total, got.docnums) == (total, docnums), text
             assert got.scores == pytest.approx(scores, abs=1e-6), text
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"counts": 5}', b"[1, 2, 3]"])
+def test_a_damaged_vocabulary_file_is_counted_again_not_an_error(sample_index, tmp_path, damage):
+    copy = tmp_path / "index"
+    shutil.copytree(sample_index.path, copy)
+    generation = copy / (copy / "CURRENT").read_text().strip()
+    (generation / restore.VOCABULARY_FILE).write_bytes(damage)
+    restore._cache.clear()  # as a new process would
+    assert Index(copy).search("ha noi").restored == "Hà Nội"
+    assert restore._load(generation, documents=1) is not None  # counted and written again

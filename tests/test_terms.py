@@ -96,3 +96,14 @@ def test_storms_bring_up_storm_words_and_places(storm_index: Index):
     assert len(words & (coast | {"Hậu Lộc", "Giao Thủy", "Hải Hậu", "Tĩnh Gia", "Đồ Sơn"})) >= 2, words
     assert not {"năm", "người"} & words
     assert all(t.documents < 0.2 * found.documents for t in found.terms)
+
+
+def test_a_bad_query_or_option_is_one_line_and_exit_code_2(sample_index: Index):
+    index = str(sample_index.path)
+    bad = (["nosuch:bão"], ["bão", "--from", "yesterday"], ["bão", "--limit", "-1"])
+    for args in (["terms", *b, "--index", index] for b in bad):
+        out = CliRunner().invoke(main, args)
+        assert out.exit_code == 2, (args, out.output)
+        reasons = [line for line in out.output.splitlines() if line.startswith(("Error:", "searchidx: error"))]
+        assert "Traceback" not in out.output and len(reasons) == 1, out.output
+    assert CliRunner().invoke(main, ["terms", "bão", "--index", index]).exit_code == 0
