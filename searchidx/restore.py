@@ -299,16 +299,16 @@ def boosted(
     if restoration is None:
         return query
 
-    def known(term: str) -> bool:
-        return any(reader.doc_frequency(field, term) for field in weights)
+    holding: dict[str, list[str]] = {}
 
-    words = [t for t in restoration.terms if WORD_JOINER in t and known(t)]
+    def fields(term: str) -> list[str]:
+        """The fields whose postings hold the term (asked once: each asks every segment)."""
+        if term not in holding:
+            holding[term] = [field for field in weights if reader.doc_frequency(field, term)]
+        return holding[term]
+
+    words = [t for t in restoration.terms if WORD_JOINER in t and fields(t)]
     covered = {s for word in words for s in word.split(WORD_JOINER)}
     syllables = [t for t in restoration.terms if WORD_JOINER not in t and t not in covered | STOP_WORDS]
-    bonus = [
-        wq.Term(field, term, boost=weight)
-        for term in words + syllables
-        for field, weight in weights.items()
-        if reader.doc_frequency(field, term)
-    ]
+    bonus = [wq.Term(field, term, boost=weights[field]) for term in words + syllables for field in fields(term)]
     return wq.AndMaybe(query, wq.Or(bonus)) if bonus else query
