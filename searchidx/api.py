@@ -78,9 +78,11 @@ class Stats:
     schema_version: int
     first_date: datetime | None
     last_date: datetime | None
+    shards: int = 1  # indexes searched as one (``ShardedIndex``)
 
     def to_dict(self) -> dict[str, object]:
         return {
+            **({"shards": self.shards} if self.shards > 1 else {}),
             "path": str(self.path), "documents": self.documents, "fields": self.fields,
             "size_bytes": self.size_bytes, "segments": self.segments,
             "analyzer_version": self.analyzer_version, "schema_version": self.schema_version,

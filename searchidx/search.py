@@ -13,7 +13,7 @@ from whoosh.searching import Searcher
 
 from searchidx import execute, restore
 from searchidx.hints import hints
-from searchidx.query import FACETS
+from searchidx.query import FACETS, ParsedQuery
 from searchidx.querying import SearchOptions, compile_query, describe_matching, match_terms, search_filter
 from searchidx.results import Hit, Results, make_hit
 from searchidx.suggest import suggest
@@ -53,12 +53,29 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
         for i in window
     ]
     total = ranked.total
-    warnings = [*parsed.warnings, *hints(searcher, options, node, total)]
-    out = Results(options.query, total, 0.0, hits, facets=ranked.facets, warnings=warnings)
-    out.matching, out.matching_note = describe_matching(node, options.match_any, relaxed)
+    out = Results(options.query, total, 0.0, hits, facets=ranked.facets)
+    suggestion = suggest(searcher, options) if total == 0 and node is not None else None
+    return described(
+        out, options, parsed, hints(searcher, options, node, total), relaxed, restored, suggestion, started
+    )
+
+
+def described(
+    out: Results,
+    options: SearchOptions,
+    parsed: ParsedQuery,
+    warnings: list[str],
+    relaxed: bool,
+    restored: restore.Restoration | None,
+    suggestion: str | None,
+    started: float,
+) -> Results:
+    """Results with what the output says about the query: warnings, the matching
+    rule, the restored form, a respelling, the time taken (one index or several)."""
+    out.warnings = [*parsed.warnings, *warnings]
+    out.matching, out.matching_note = describe_matching(parsed.node, options.match_any, relaxed)
     out.restored = restored.text if restored else None
-    if total == 0 and node is not None:
-        out.suggestion = suggest(searcher, options)
+    out.suggestion = suggestion
     out.took_ms = (time.perf_counter() - started) * 1000
     return out
 
