@@ -5,8 +5,9 @@ matches. See ``querying`` for the matching rule and the ranking."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
@@ -82,9 +83,14 @@ def described(
 
 def iter_hits(searcher: Searcher, options: SearchOptions, page_size: int = 100) -> Iterator[Hit]:
     """Every hit of a search, fetched a page at a time."""
+    return paged_hits(partial(search, searcher), options, page_size)
+
+
+def paged_hits(run: Callable[[SearchOptions], Results], options: SearchOptions, page_size: int = 100) -> Iterator[Hit]:
+    """Every hit of a search that ``run`` makes (one index or several), a page at a time."""
     offset = options.offset
     while True:
-        page = search(searcher, replace(options, offset=offset, limit=page_size, facets=False))
+        page = run(replace(options, offset=offset, limit=page_size, facets=False))
         yield from page.hits
         offset += page_size
         if offset >= page.total or not page.hits:

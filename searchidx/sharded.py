@@ -19,7 +19,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import replace
@@ -33,9 +33,9 @@ from searchidx.corpus import ReadOptions, read_corpus
 from searchidx.errors import IndexNotFound, InvalidArgument, SearchidxError, UnknownArticle
 from searchidx.index import BuildOptions, BuildReport, BuildSettings
 from searchidx.querying import DateLike, Labels, SearchOptions, compile_query
-from searchidx.results import Results
+from searchidx.results import Hit, Results
 from searchidx.schema import stored_article
-from searchidx.search import described
+from searchidx.search import described, paged_hits
 from searchidx.shards import ShardRanked, TermStatistics
 
 if TYPE_CHECKING:
@@ -224,6 +224,30 @@ class ShardedIndex:
         out = Results(options.query, total, 0.0, hits, facets=shards.merge_facets(parts))
         suggestion = next((p.suggestion for p in pages if p.suggestion), None)
         return described(out, options, parsed, shards.common_warnings(pages), relaxed, restored, suggestion, started)
+
+    def iter_hits(
+        self,
+        query: str = "",
+        *,
+        offset: int = 0,
+        sort: str = "relevance",
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
+        snippets: bool = True,
+        snippet_chars: int | None = None,
+        match_any: bool = False,
+        restore: bool = True,
+    ) -> Iterator[Hit]:
+        """As ``Index.iter_hits``, over all the shards (a page at a time; a shard
+        updated meanwhile shows in the pages after)."""
+        options = _search_options(
+            query, offset=offset, sort=sort, date_from=date_from, date_to=date_to,
+            categories=categories, sources=sources, snippets=snippets, snippet_chars=snippet_chars,
+            match_any=match_any, restore=restore,
+        )  # fmt: skip
+        return paged_hits(self._search, options)
 
     def show(self, doc_id: str) -> Article:
         """The stored article with this id (or URL), from whichever shard has it."""
