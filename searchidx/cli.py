@@ -805,7 +805,7 @@ def show_command(doc_id: str, index_dirs: tuple[Path, ...], cluster: str | None,
 
 @main.command("similar")
 @click.argument("doc_id", required=False)
-@index_option
+@indexes_option
 @filter_options
 @page_options
 @click.option("--text", help="Find articles like this text.")
@@ -822,8 +822,8 @@ def show_command(doc_id: str, index_dirs: tuple[Path, ...], cluster: str | None,
 @paged
 @handles_errors
 def similar_command(
-    doc_id: str | None, index_dir: Path | None, fmt: str, run_tag: str, text: str | None, path: Path | None,
-    keep_duplicates: bool, explain: bool, **kwargs: object,
+    doc_id: str | None, index_dirs: tuple[Path, ...], cluster: str | None, fmt: str, run_tag: str,
+    text: str | None, path: Path | None, keep_duplicates: bool, explain: bool, **kwargs: object,
 ) -> None:  # fmt: skip
     """Articles like an indexed one (ID or URL), a --text or a --file."""
     if sum(x is not None for x in (doc_id, text, path)) != 1:
@@ -831,8 +831,8 @@ def similar_command(
     options = _search_options(kwargs)
     if options["limit"] is None:
         raise click.UsageError("--limit all is for search; give similar a number")
-    index = _open_for_reading(index_dir)
-    results = index.similar(doc_id, text=text, path=path, duplicates=keep_duplicates, explain=explain, **options)
+    with _open_many(index_dirs, cluster) as index:
+        results = index.similar(doc_id, text=text, path=path, duplicates=keep_duplicates, explain=explain, **options)
     print_results(results, fmt, run_tag=run_tag)
 
 

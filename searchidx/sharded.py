@@ -26,17 +26,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from whoosh import query as wq
+
 from searchidx import restore, shards
-from searchidx.api import Index, Stats, _search_options
+from searchidx import similar as _similar
+from searchidx.api import Index, Stats, _search_options, source_article
 from searchidx.article import Article, Record
 from searchidx.corpus import ReadOptions, read_corpus
 from searchidx.errors import IndexNotFound, InvalidArgument, SearchidxError, UnknownArticle
+from searchidx.fingerprint import signature
 from searchidx.index import BuildOptions, BuildReport, BuildSettings
 from searchidx.querying import DateLike, Labels, SearchOptions, compile_query
-from searchidx.results import Hit, Results
+from searchidx.results import Hit, Results, SimilarResults
 from searchidx.schema import stored_article
 from searchidx.search import described, paged_hits
 from searchidx.shards import ShardRanked, TermStatistics
+from searchidx.similar import MATCH_FIELDS
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -255,6 +260,53 @@ class ShardedIndex:
         if not found:
             raise UnknownArticle(f"no article with id {doc_id!r} in any of the {len(self.paths)} shards")
         return stored_article(found[0])
+
+    def similar(
+        self,
+        doc_id: str | None = None,
+        *,
+        text: str | None = None,
+        article: Article | None = None,
+        path: PathLike | None = None,
+        duplicates: bool = False,
+        explain: bool = False,
+        limit: int = 10,
+        offset: int = 0,
+        date_from: DateLike | None = None,
+        date_to: DateLike | None = None,
+        categories: Labels = (),
+        sources: Labels = (),
+        snippets: bool = True,
+        snippet_chars: int | None = None,
+    ) -> SimilarResults:
+        """As ``Index.similar``, over all the shards: key terms weighed with the
+        document frequencies of all of them, near-copies folded across shards."""
+        started = time.perf_counter()
+        options = _search_options(
+            "", limit=limit, offset=offset, date_from=date_from, date_to=date_to,
+            categories=categories, sources=sources, snippets=snippets, snippet_chars=snippet_chars,
+        )  # fmt: skip
+        article, exclude_id = source_article(doc_id, text, article, path, self.show)
+        words = _similar.term_frequencies(article)
+        stats = TermStatistics.summed(self._each(shards.task_statistics, {(f, w) for w in words for f in MATCH_FIELDS}))
+        terms = _similar.key_terms(stats, article)
+        query = _similar.similar_query(terms, stats)
+        if query is None:
+            return SimilarResults(article.title, 0, 0.0, [])
+        ranking = replace(options, offset=0, limit=_similar.fetched(options, duplicates))
+        exclude = wq.Term("id", exclude_id) if exclude_id else None
+        parts = self._each(shards.task_rank, query, ranking, stats, exclude, True)
+        candidates = [
+            _similar.Candidate(shard, score, parts[shard].fingerprints[parts[shard].ids.index(doc)], doc)
+            for shard, doc, score in shards.merge_ranked(parts, ranking)
+        ]
+        kept, copies = _similar.folded(candidates, signature(article.text), duplicates)
+        wanted: list[list[tuple[int, _similar.Candidate]]] = [[] for _ in self.paths]
+        for rank, c in enumerate(kept[offset : offset + limit], offset + 1):
+            wanted[c.where].append((rank, c))
+        pages = self._gather([(shards.task_similar_page, (w, terms, options, explain)) for w in wanted])
+        hits = sorted((hit for page in pages for hit in page), key=lambda h: h.rank)
+        return _similar.similar_results(article, _total(parts), hits, terms, copies, started)
 
     def stats(self) -> Stats:
         """The shards' figures added up (the path: the manifest, else the first shard)."""

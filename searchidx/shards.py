@@ -33,8 +33,9 @@ from searchidx.hints import hints
 from searchidx.query import FACETS, Node
 from searchidx.querying import SearchOptions, compile_query, match_terms, search_filter, weighting
 from searchidx.readers import SearcherPool
-from searchidx.results import Hit, make_hit
+from searchidx.results import Hit, SimilarHit, make_hit
 from searchidx.schema import TEXT_FIELDS, article_id
+from searchidx.similar import Candidate, KeyTerm, similar_hit
 from searchidx.suggest import suggest
 
 #: The file that lists a sharded index's shards, in the directory that holds them.
@@ -193,17 +194,24 @@ def task_statistics(path: str, terms: set[tuple[str, str]]) -> TermStatistics:
 
 @dataclass
 class ShardRanked:
-    """One shard's answer: its total, facet counts and best hits as sort keys and ids."""
+    """One shard's answer: its total, facet counts and best hits as sort keys and ids
+    (with ``fingerprints``, their MinHash signatures, for folding near-copies)."""
 
     total: int
     ids: list[str]
     scores: list[float]
     keys: list[int]
     facets: dict[str, list[tuple[str, int]]]
+    fingerprints: list[bytes] = field(default_factory=list)
 
 
 def task_rank(
-    path: str, query: wq.Query, options: SearchOptions, stats: TermStatistics, exclude: wq.Query | None = None
+    path: str,
+    query: wq.Query,
+    options: SearchOptions,
+    stats: TermStatistics,
+    exclude: wq.Query | None = None,
+    fingerprints: bool = False,
 ) -> ShardRanked:
     """Match and rank a compiled query on this shard with the collection's statistics."""
     by_relevance = options.sort == "relevance"
@@ -221,7 +229,11 @@ def task_rank(
             stats=stats,
         )
         ids = searcher.reader().column_reader("id")
-        return ShardRanked(ranked.total, [ids[d] for d in ranked.docnums], ranked.scores, ranked.keys, ranked.facets)
+        out = ShardRanked(ranked.total, [ids[d] for d in ranked.docnums], ranked.scores, ranked.keys, ranked.facets)
+        if fingerprints:
+            column = searcher.reader().column_reader("fingerprint")
+            out.fingerprints = [column[d] for d in ranked.docnums]
+        return out
 
 
 @dataclass
@@ -249,6 +261,15 @@ def task_page(
         if total == 0 and node is not None:
             page.suggestion = suggest(searcher, options)
         return page
+
+
+def task_similar_page(
+    path: str, wanted: list[tuple[int, Candidate]], terms: list[KeyTerm], options: SearchOptions, explain: bool
+) -> list[SimilarHit]:
+    """The "more like this" hits (rank, candidate) this shard holds."""
+    with _pool(path).acquire() as snapshot:
+        searcher = snapshot.searcher
+        return [similar_hit(searcher, _docnum(searcher, c.id), rank, c, terms, options, explain) for rank, c in wanted]
 
 
 def task_stored(path: str, doc_id: str) -> dict[str, Any] | None:
