@@ -33,7 +33,7 @@ from searchidx import similar as _similar
 from searchidx.api import Index, Stats, _search_options, source_article
 from searchidx.article import Article, Record
 from searchidx.corpus import ReadOptions, read_corpus
-from searchidx.errors import IndexNotFound, InvalidArgument, SearchidxError, UnknownArticle
+from searchidx.errors import InvalidArgument, SearchidxError, UnknownArticle
 from searchidx.fingerprint import signature
 from searchidx.index import BuildOptions, BuildReport, BuildSettings
 from searchidx.querying import DateLike, Labels, SearchOptions, compile_query
@@ -147,9 +147,6 @@ class ShardedIndex:
 
     def _start(self) -> _Runner:
         if self._runner is None:
-            for path in self.paths:
-                if not path.is_dir():
-                    raise IndexNotFound(f"shard {path}: no such directory")
             count = len(self.paths)
             self._runner = _Dask(self._dask, count) if self._dask else _Processes(count)
         return self._runner

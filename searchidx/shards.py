@@ -177,6 +177,8 @@ def _pool(path: str) -> SearcherPool:
 
 def task_open(path: str) -> None:
     """Open the shard (IndexNotFound, IncompatibleIndex... if it cannot be)."""
+    if not Path(path).is_dir():  # checked where the shard is searched: on a cluster, not always here
+        raise IndexNotFound("no such directory")
     with _pool(path).acquire():
         pass
 

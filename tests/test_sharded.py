@@ -193,3 +193,15 @@ def test_similar_over_shards_is_similar_over_the_whole(sample_index, sharded):
         assert split.source_duplicates == whole.source_duplicates
     with pytest.raises(UnknownArticle):
         sharded.similar("no-such-article")
+
+
+@pytest.mark.slow
+def test_shards_searched_on_a_dask_cluster_answer_as_the_whole(sample_index, split_sample):
+    pytest.importorskip("distributed", reason="the dask extra is not installed (pip install 'searchidx[dask]')")
+    with ShardedIndex.open(split_sample, dask="local:2") as on_dask:
+        for query in SAMPLE_QUERIES[:4]:
+            assert_same(sample_index.search(query, facets=True), on_dask.search(query, facets=True))
+        assert on_dask.similar("xa-hoi-02").key_terms == sample_index.similar("xa-hoi-02").key_terms
+        assert on_dask.stats().documents == sample_index.stats().documents
+    with pytest.raises(IndexNotFound, match=r"shard .*gone: no such directory"):
+        ShardedIndex.open([split_sample / "shard-0", split_sample / "gone"], dask="local:1")
