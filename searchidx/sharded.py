@@ -6,9 +6,9 @@ spread over the workers in turn. Scores use the term statistics of all the shard
 together (see ``searchidx.shards``), so a collection split into shards answers as
 one index holding every article would: the same hits, scores, totals and facets.
 
-    >>> with ShardedIndex([shard_a, shard_b]) as shards:
-    ...     print(shards.search("thi đua", limit=1).hits[0].id)
-    baogialai-2024-07-31-khoi-thi-dua
+    index_shards("news-shards", ["news.jsonl.gz"], 2)  # shard-0, shard-1 and a manifest
+    with ShardedIndex("news-shards") as news:  # or ShardedIndex(["shard-a", "shard-b"])
+        print(news.search("thi đua", limit=3).hits)
 
 Restoring the diacritics of a query typed without them uses the shards'
 vocabularies added up (``restore.merged``).

@@ -205,3 +205,22 @@ def test_shards_searched_on_a_dask_cluster_answer_as_the_whole(sample_index, spl
         assert on_dask.stats().documents == sample_index.stats().documents
     with pytest.raises(IndexNotFound, match=r"shard .*gone: no such directory"):
         ShardedIndex.open([split_sample / "shard-0", split_sample / "gone"], dask="local:1")
+
+
+@pytest.mark.slow
+def test_the_shards_benchmark_runs_on_a_tiny_corpus(tmp_path):
+    from conftest import ROOT, VIETNEWS
+
+    needs_shared(VIETNEWS)
+    out = tmp_path / "bench.json"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench_shards.py"), "--articles", "80", "--queries", "12",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    report = json.loads(out.read_text())
+    assert report["queries"] == 12
+    for name in ("whole", "sharded", "shard-0", "shard-1"):
+        assert 0 < report[name]["median_ms"] <= report[name]["p95_ms"]
+    assert set(report["model"]["median_ms_on_n_machines"]) == {"1", "2", "4", "8", "16"}
