@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -118,6 +119,7 @@ class ShardedIndex:
         self._dask = dask
         self._runner: _Runner | None = None
         self._merged: restore.Vocabulary | None = None
+        self._lock = threading.Lock()  # threads may share one ShardedIndex
 
     @classmethod
     def open(cls, paths: PathLike | Sequence[PathLike], *, dask: str | None = None) -> ShardedIndex:
@@ -133,9 +135,10 @@ class ShardedIndex:
 
     def close(self) -> None:
         """Stop the processes that hold the shards open (idempotent)."""
-        if self._runner is not None:
-            self._runner.close()
-            self._runner = None
+        with self._lock:
+            if self._runner is not None:
+                self._runner.close()
+                self._runner = None
 
     def __enter__(self) -> ShardedIndex:
         return self
@@ -146,10 +149,11 @@ class ShardedIndex:
     # -- running tasks --
 
     def _start(self) -> _Runner:
-        if self._runner is None:
-            count = len(self.paths)
-            self._runner = _Dask(self._dask, count) if self._dask else _Processes(count)
-        return self._runner
+        with self._lock:
+            if self._runner is None:
+                count = len(self.paths)
+                self._runner = _Dask(self._dask, count) if self._dask else _Processes(count)
+            return self._runner
 
     def _each(self, fn: Callable[..., T], *args: Any) -> list[T]:
         """``fn(path, *args)`` on every shard at once; the results in shard order."""
