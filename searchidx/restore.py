@@ -24,7 +24,7 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -282,11 +282,29 @@ def _query_spans(query: str) -> list[tuple[int, int]]:
 def restore_query(searcher: Searcher, query: str) -> Restoration | None:
     """The query with its diacritics restored, or None: when the user typed any
     diacritic (they meant what they typed) or restoring changes nothing."""
+    return restore_with(lambda: vocabulary(searcher), query)
+
+
+def restore_with(vocab: Callable[[], Vocabulary], query: str) -> Restoration | None:
+    """``restore_query`` with a given vocabulary (asked for only when needed)."""
     query = normalize(query).text
     if has_diacritics(query) or not _SYLLABLE.search(query):
         return None
-    restored = _restore_spans(vocabulary(searcher), query, _query_spans(query))
+    restored = _restore_spans(vocab(), query, _query_spans(query))
     return restored if restored.text.lower() != query.lower() else None
+
+
+def merged(vocabularies: Sequence[Vocabulary]) -> Vocabulary:
+    """Several indexes' vocabularies as one: counts added up, names of any. Close to,
+    not exactly, the vocabulary of one index holding them all (each dropped its rare
+    pairs, and decided its names, alone)."""
+    counts: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
+    for vocab in vocabularies:
+        counts.update(vocab.counts)
+        pairs.update(vocab.pairs)
+    names = {name for vocab in vocabularies for name in vocab.names}
+    return Vocabulary(counts, pairs, sum(v.documents for v in vocabularies), names)
 
 
 def boosted(
