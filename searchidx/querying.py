@@ -48,6 +48,7 @@ from searchidx.analysis import (
     key,
     query_syllables,
     query_words,
+    term_forms,
 )
 from searchidx.dates import VIETNAM, parse_date
 from searchidx.errors import InvalidArgument, QueryError, kind
@@ -367,12 +368,15 @@ def search_filter(options: SearchOptions) -> wq.Query | None:
     return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-def match_terms(node: Node | None, units: bool = False) -> MatchTerms:
+def match_terms(node: Node | None, units: bool = False, restored: Sequence[str] = ()) -> MatchTerms:
     """The terms worth highlighting: those of positive text and phrase clauses.
     With ``units``, also what an occurrence must hold (``snippets.occurrences``):
     each quoted phrase; each word of a text clause as pyvi segments it ("bão miền
     Trung": "bão", "miền trung"); a text typed without diacritics, which pyvi
-    cannot segment, as its syllables in order ("ha noi")."""
+    cannot segment, as its syllables in order ("ha noi"). ``restored`` holds the
+    terms of such a query's restored form (``restore.Restoration.terms``): they are
+    highlighted as if typed, so "ha noi" lights up "Hà Nội", and "nói" only in a
+    text without it."""
     exact: set[str] = set()
     folded: set[str] = set()
     found: set[tuple[str, ...]] = set()
@@ -389,6 +393,8 @@ def match_terms(node: Node | None, units: bool = False) -> MatchTerms:
                 walk(child)
 
     walk(node)
+    syllables = {s for term in restored for s in term.split(WORD_JOINER)}
+    exact.update(s for s in syllables if term_forms(s)[1] in folded)  # a negated word stays dark
     return MatchTerms(frozenset(exact), frozenset(folded), frozenset(found))
 
 

@@ -225,7 +225,8 @@ class ShardedIndex:
         best = shards.merge_ranked(parts, options)
         for rank, (shard, doc_id, score) in enumerate(best[options.offset :], options.offset + 1):
             wanted[shard].append((doc_id, rank, score if by_relevance else None))
-        pages = self._gather([(shards.task_page, (w, options, parsed.node, total)) for w in wanted])
+        lit = restored.terms if restored else ()
+        pages = self._gather([(shards.task_page, (w, options, parsed.node, total, lit)) for w in wanted])
         hits = sorted((hit for page in pages for hit in page.hits), key=lambda h: h.rank)
         out = Results(options.query, total, 0.0, hits, facets=shards.merge_facets(parts))
         suggestion = next((p.suggestion for p in pages if p.suggestion), None)

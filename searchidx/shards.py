@@ -248,11 +248,17 @@ class ShardPage:
 
 
 def task_page(
-    path: str, wanted: list[tuple[str, int, float | None]], options: SearchOptions, node: Node | None, total: int
+    path: str,
+    wanted: list[tuple[str, int, float | None]],
+    options: SearchOptions,
+    node: Node | None,
+    total: int,
+    restored: tuple[str, ...],
 ) -> ShardPage:
     """The hits (id, rank, score) this shard holds, and its hints for the whole
-    search's ``total`` (with a respelling when nothing matched)."""
-    terms = match_terms(node) if options.snippets else None
+    search's ``total`` (with a respelling when nothing matched); ``restored`` is
+    the restored query's terms, highlighted as in one index."""
+    terms = match_terms(node, restored=restored) if options.snippets else None
     with _pool(path).acquire() as snapshot:
         searcher = snapshot.searcher
         hits = [
