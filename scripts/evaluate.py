@@ -26,7 +26,12 @@ accents     Diacritics restored from the index's vocabulary (searchidx.restore) 
             and of whole headlines restored exactly, beside pyvi's
             ViUtils.add_accents; known-item MRR@10 with diacritics and without,
             restoration on and off; and what restoring costs a search (median ms,
-            beside the same search unrestored). --accents-index PATH takes the
+            beside the same search unrestored). Also headlines with the marks of
+            about half their syllables stripped (a query typed with only some):
+            accuracy as typed, with all marks stripped and restored, and restored
+            keeping the typed marks; their MRR@10 restored and not; and the
+            fully marked headlines restored (what restoring damages: should be all
+            right). --accents-index PATH takes the
             vocabulary from another index for the accuracy figures (read only).
 topics      On VNTC (10 topics): the share of the top 10 similar articles in the
             article's own topic (precision@10) per topic, beside random articles
@@ -192,15 +197,25 @@ def syllables(text: str) -> list[str]:
     return [canonical_tone(s.lower()) for s in re.findall(r"[^\W\d_]+", normalize(text).text)]
 
 
-def restoration_accuracy(restorer: Callable[[str], str], titles: list[str]) -> dict[str, float]:
-    """Shares of syllables and of whole titles restored exactly from their stripped
-    form; a restoration with another number of syllables counts as all wrong."""
+def half_marked(title: str, seed: int) -> str:
+    """The title with the marks of about half its syllables stripped (the same half
+    on every run): a query typed with only some diacritics."""
+    rng = random.Random(f"{seed}:{title}")
+    return re.sub(r"[^\W\d_]+", lambda m: m.group() if rng.random() < 0.5 else strip_marks(m.group()), title)
+
+
+def restoration_accuracy(
+    restorer: Callable[[str], str], titles: list[str], typed: Callable[[str], str] = strip_marks
+) -> dict[str, float]:
+    """Shares of syllables and of whole titles restored exactly from their ``typed``
+    form (marks stripped); a restoration with another number of syllables counts as
+    all wrong."""
     right = total = whole = misaligned = 0
     times = []
     for title in titles:
         wanted = syllables(title)
         started = time.perf_counter()
-        got = syllables(restorer(strip_marks(title)))
+        got = syllables(restorer(typed(title)))
         times.append((time.perf_counter() - started) * 1000)
         if len(got) != len(wanted):
             misaligned += 1
@@ -223,10 +238,11 @@ def pyvi_accents(add_accents: Callable[[str], str], text: str) -> str:
 
 
 def accents(
-    corpus: Path, sample_size: int, limit: int, workers: int, work: Path, rng: random.Random, vocabulary: Path | None
+    corpus: Path, sample_size: int, limit: int, workers: int, work: Path, seed: int, vocabulary: Path | None
 ) -> dict:
     from pyvi import ViUtils
 
+    rng = random.Random(seed)
     bodies = [replace(a, title="", sapo="") for a in articles([corpus], limit)]
     sample = rng.sample([a for a in articles([corpus], limit) if a.title and a.body], sample_size)
     key = f"{corpus}:{limit}"
@@ -243,8 +259,22 @@ def accents(
         "searchidx.restore": restoration_accuracy(lambda t: restore.restore_text(vocab, t).text, titles),
         "pyvi add_accents": restoration_accuracy(lambda t: pyvi_accents(ViUtils.add_accents, t), titles),
     }  # fmt: skip
+    some = {t: half_marked(t, seed) for t in titles}
+    out["half the syllables marked"] = {
+        "as typed (not restored)": restoration_accuracy(lambda t: t, titles, some.__getitem__),
+        "marks stripped and restored": restoration_accuracy(
+            lambda t: restore.restore_text(vocab, strip_marks(t)).text, titles, some.__getitem__
+        ),
+        "restored, typed marks kept": restoration_accuracy(
+            lambda t: restore.restore_text(vocab, t).text, titles, some.__getitem__
+        ),
+        "all marks typed, restored": restoration_accuracy(
+            lambda t: restore.restore_text(vocab, t).text, titles, lambda t: t
+        ),
+    }
     with_marks = [(as_free_text(a.title), a.id) for a in sample]
     without = [(strip_marks(q), doc_id) for q, doc_id in with_marks]
+    half = [(half_marked(q, seed), doc_id) for q, doc_id in with_marks]
 
     def run(match_any: bool, restored: bool) -> Callable[[str], list[str]]:
         return lambda q: [
@@ -256,6 +286,8 @@ def accents(
             "with diacritics": score(run(match_any, True), with_marks),
             "without diacritics, not restored": score(run(match_any, False), without),
             "without diacritics, restored": score(run(match_any, True), without),
+            "half the syllables marked, not restored": score(run(match_any, False), half),
+            "half the syllables marked, restored": score(run(match_any, True), half),
         }
     out["cost"] = restoration_cost(ours, [q for q, _ in without])
     return out
@@ -331,8 +363,8 @@ def split_halves(corpus: Path, sample_size: int, limit: int, workers: int, work:
             indexed.append(Article(id=a.id, body=second))
         else:
             indexed.append(a)
-    index = Index(work / "halves")
-    index.add(indexed, rebuild=True, workers=workers)
+    key = f"{corpus}:{limit}:{sample_size}:{sorted(chosen)[:3]}"
+    index = Index(build_once(work / "halves", lambda d: Index(d).add(indexed, rebuild=True, workers=workers), key))
     ranks = [
         reciprocal_rank([h.id for h in index.similar(text=text, limit=10, snippets=False).hits], doc_id)
         for doc_id, text in firsts.items()
@@ -355,9 +387,9 @@ def split_halves(corpus: Path, sample_size: int, limit: int, workers: int, work:
 def topic_precision(corpus: Path, sample_size: int, limit: int, workers: int, work: Path, rng: random.Random) -> dict:
     everything = [a for a in articles([corpus], limit) if a.category]
     category = {a.id: a.category for a in everything}
-    index, plain = Index(work / "vntc"), work / "vntc-plain"
-    index.add(everything, rebuild=True, workers=workers)
-    plain_whoosh.build(plain, everything)
+    key = f"{corpus}:{limit}"
+    index = Index(build_once(work / "vntc", lambda d: Index(d).add(everything, rebuild=True, workers=workers), key))
+    plain = build_once(work / "vntc-plain", lambda d: plain_whoosh.build(d, everything), key)
     baseline = plain_whoosh.PlainSearch(plain)
     sample = rng.sample(everything, sample_size)
     per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -413,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(report["known-item"], ensure_ascii=False, indent=1), flush=True)
         if "accents" in parts:
             report["accents"] = accents(
-                args.corpus, args.queries, args.limit, args.workers, work, random.Random(args.seed), args.accents_index
+                args.corpus, args.queries, args.limit, args.workers, work, args.seed, args.accents_index
             )
             print(json.dumps(report["accents"], ensure_ascii=False, indent=1), flush=True)
         if "questions" in parts:

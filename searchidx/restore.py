@@ -195,12 +195,14 @@ class Restoration:
     terms: tuple[str, ...]
 
 
-def restore_syllables(vocab: Vocabulary, folded: Sequence[str]) -> list[str]:
-    """The likeliest accented forms of lower-case folded syllables (Viterbi)."""
+def restore_syllables(vocab: Vocabulary, typed: Sequence[str]) -> list[str]:
+    """The likeliest accented forms of lower-case syllables (Viterbi). A syllable
+    typed with a diacritic is kept as typed: the user meant that mark."""
     paths: dict[str | None, tuple[float, list[str]]] = {None: (0.0, [])}
-    for syllable in folded:
+    for syllable in typed:
+        forms = (canonical_tone(syllable),) if has_diacritics(syllable) else vocab.forms.get(syllable, (syllable,))
         step: dict[str | None, tuple[float, list[str]]] = {}
-        for form in vocab.forms.get(syllable, (syllable,)):
+        for form in forms:
             cost, path = min((c + vocab.cost(prev, form), p) for prev, (c, p) in paths.items())
             step[form] = (cost, [*path, form])
         paths = step
@@ -228,9 +230,10 @@ def _restore_spans(vocab: Vocabulary, text: str, spans: list[tuple[int, int]]) -
         typed = [text[s:e] for s, e in run]
         restored = restore_syllables(vocab, [t.lower() for t in typed])
         terms += restored + _ngrams(restored)
-        shown = _names(vocab, restored) if all(t.islower() for t in typed) else restored
+        # names capitalised only where the user typed neither case nor marks
+        shown = _names(vocab, restored) if all(t.islower() and not has_diacritics(t) for t in typed) else restored
         for (start, end), form, as_typed in zip(run, shown, typed, strict=True):
-            out.append(text[done:start] + _cased(form, as_typed))
+            out.append(text[done:start] + (as_typed if has_diacritics(as_typed) else _cased(form, as_typed)))
             done = end
     out.append(text[done:])
     return Restoration("".join(out), tuple(dict.fromkeys(terms)))
@@ -280,10 +283,11 @@ def _query_spans(query: str) -> list[tuple[int, int]]:
 
 
 def restore_query(searcher: Searcher, query: str) -> Restoration | None:
-    """The query with its diacritics restored, or None: when the user typed any
-    diacritic (they meant what they typed) or restoring changes nothing."""
+    """The query with the diacritics it lacks restored ("ha nội": "hà nội"), or None
+    when restoring changes nothing. Marks the user typed are kept: they constrain
+    the syllables around them."""
     query = normalize(query).text
-    if has_diacritics(query) or not _SYLLABLE.search(query):
+    if not any(not has_diacritics(s) for s in _SYLLABLE.findall(query)):
         return None
     restored = _restore_spans(vocabulary(searcher), query, _query_spans(query))
     return restored if restored.text.lower() != query.lower() else None

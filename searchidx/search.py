@@ -44,7 +44,7 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
         _, loose = compile_query(options, searcher.reader(), relaxed=True, restored=restored)
         if loose != query:  # a query of a few words that no article has all of
             ranked, relaxed = run(loose), True
-    terms = match_terms(node) if options.snippets else None
+    terms = match_terms(node, restored=restored is not None) if options.snippets else None
     window = range(options.offset, len(ranked.docnums))
     hits = [
         make_hit(
