@@ -69,6 +69,19 @@ def test_a_typed_mark_is_kept_even_against_the_likelier_form(vietnews_index):
     assert restore.restore_text(vocab, "ha nói").text == "hà nói"
 
 
+@pytest.mark.parametrize(
+    "headline",
+    ["Hoa sữa vẫn luôn thi vị dưới lăng kính của người nghệ sĩ", "cá sấu mang thai"],
+)
+def test_a_syllable_typed_bare_among_marked_ones_stays_bare_unless_far_likelier(vietnews_index, headline):
+    """ "thi" and "mang" are words of their own, though "thì" and "mạng" are
+    commoner: among typed marks they stay as typed."""
+    with SearcherPool(vietnews_index.path).acquire() as snapshot:
+        vocab = restore.vocabulary(snapshot.searcher)
+    assert restore.restore_text(vocab, headline).text == headline
+    assert vietnews_index.search(headline).restored is None
+
+
 def test_some_diacritics_find_every_article_the_folded_query_finds(vietnews_index):
     """Matching is the folded query's, ranking the restored form's: "ha nội" typed
     with one mark finds "Hà Nội" (which, matched as typed, it would not)."""
