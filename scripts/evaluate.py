@@ -20,7 +20,8 @@ questions   Questions people type (scripts/data/questions.tsv, written by hand, 
 similar     Each sampled article is cut in two; the second halves are indexed among
             the rest of the corpus and the first half asks for similar articles:
             how often the other half comes first (P@1), MRR@10, and the latency of
-            `similar ID` on that index.
+            `similar ID` on that index; for the current key terms and those before
+            (SIMILAR_BEFORE), in turns.
 accents     Diacritics restored from the index's vocabulary (searchidx.restore) on the
             known-item headlines with their marks stripped: the share of syllables
             and of whole headlines restored exactly, beside pyvi's
@@ -34,8 +35,9 @@ accents     Diacritics restored from the index's vocabulary (searchidx.restore) 
             right). --accents-index PATH takes the
             vocabulary from another index for the accuracy figures (read only).
 topics      On VNTC (10 topics): the share of the top 10 similar articles in the
-            article's own topic (precision@10) per topic, beside random articles
-            (the topic prior) and plain Whoosh's more_like_this.
+            article's own topic (precision@10) per topic, beside the key terms
+            before (SIMILAR_BEFORE), random articles (the topic prior) and plain
+            Whoosh's more_like_this; and `similar ID` latency, old and new in turns.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
@@ -63,6 +66,7 @@ from bench import articles, percentile  # noqa: E402
 
 from searchidx import Article, Index, restore  # noqa: E402
 from searchidx import querying as search_module  # noqa: E402
+from searchidx import similar as similar_module  # noqa: E402
 from searchidx.analysis import canonical_tone, fold, normalize  # noqa: E402
 from searchidx.generations import open_generation  # noqa: E402
 
@@ -89,16 +93,16 @@ def score(run: Callable[[str], list[str]], queries: list[tuple[str, str]]) -> di
 
 
 @contextlib.contextmanager
-def settings(**values: object) -> Iterator[None]:
-    """searchidx.querying's module settings changed for the duration."""
-    saved = {k: getattr(search_module, k) for k in values}
+def settings(module: ModuleType = search_module, **values: object) -> Iterator[None]:
+    """A module's settings (searchidx.querying's unless told) changed for the duration."""
+    saved = {k: getattr(module, k) for k in values}
     for k, v in values.items():
-        setattr(search_module, k, v)
+        setattr(module, k, v)
     try:
         yield
     finally:
         for k, v in saved.items():
-            setattr(search_module, k, v)
+            setattr(module, k, v)
 
 
 #: The matching rule before long queries needed only most of their words.
@@ -351,6 +355,19 @@ def halves(article: Article) -> tuple[str, str]:
     return " ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2 :])
 
 
+#: similar's key terms before 2026-12: tf-idf (linear term frequency), 25 terms, at most
+#: in 8% of the articles, single letters allowed; beside the current ones in one run.
+SIMILAR_BEFORE = {"K1": 1e9, "KEY_TERMS": 25, "COMMON_DF": 0.08, "MIN_LETTERS": 1}
+SIMILAR_METHODS = {"searchidx": {}, "searchidx before (tf-idf, 25 terms)": SIMILAR_BEFORE}
+
+
+def similar_ids(
+    index: Index, method: dict[str, object], doc_id: str | None = None, text: str | None = None
+) -> list[str]:
+    with settings(similar_module, **method):
+        return [h.id for h in index.similar(doc_id, text=text, limit=10, snippets=False).hits]
+
+
 def split_halves(corpus: Path, sample_size: int, limit: int, workers: int, work: Path, rng: random.Random) -> dict:
     everything = list(articles([corpus], limit))
     chosen = {a.id for a in rng.sample([a for a in everything if len(a.body.split()) >= 80], sample_size)}
@@ -365,20 +382,25 @@ def split_halves(corpus: Path, sample_size: int, limit: int, workers: int, work:
             indexed.append(a)
     key = f"{corpus}:{limit}:{sample_size}:{sorted(chosen)[:3]}"
     index = Index(build_once(work / "halves", lambda d: Index(d).add(indexed, rebuild=True, workers=workers), key))
-    ranks = [
-        reciprocal_rank([h.id for h in index.similar(text=text, limit=10, snippets=False).hits], doc_id)
-        for doc_id, text in firsts.items()
-    ]
-    times = []
-    for doc_id in list(chosen)[:200]:
-        started = time.perf_counter()
-        index.similar(doc_id)
-        times.append((time.perf_counter() - started) * 1000)
-    return {
-        "articles": len(indexed), "queries": len(firsts),
-        "p@1": sum(r == 1.0 for r in ranks) / len(ranks), "mrr@10": statistics.mean(ranks),
-        "similar_id_latency_ms": {"median": statistics.median(times), "p95": percentile(times, 0.95)},
-    }  # fmt: skip
+    out: dict[str, object] = {"articles": len(indexed), "queries": len(firsts)}
+    for name, method in SIMILAR_METHODS.items():
+        ranks = [reciprocal_rank(similar_ids(index, method, text=text), doc_id) for doc_id, text in firsts.items()]
+        out[name] = {"p@1": sum(r == 1.0 for r in ranks) / len(ranks), "mrr@10": statistics.mean(ranks)}
+    out["similar_id_latency_ms"] = similar_latency(index, sorted(chosen)[:200])
+    return out
+
+
+def similar_latency(index: Index, ids: list[str]) -> dict[str, dict[str, float]]:
+    """``similar ID`` as the CLI runs it (snippets on), each method in turn on each
+    article, so that all see the same load."""
+    times: dict[str, list[float]] = {name: [] for name in SIMILAR_METHODS}
+    for doc_id in ids:
+        for name, method in SIMILAR_METHODS.items():
+            with settings(similar_module, **method):
+                started = time.perf_counter()
+                index.similar(doc_id)
+                times[name].append((time.perf_counter() - started) * 1000)
+    return {name: {"median": statistics.median(ts), "p95": percentile(ts, 0.95)} for name, ts in times.items()}
 
 
 # --- topic precision on VNTC -----------------------------------------------------------
@@ -394,9 +416,9 @@ def topic_precision(corpus: Path, sample_size: int, limit: int, workers: int, wo
     sample = rng.sample(everything, sample_size)
     per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for a in sample:
-        ours = [h.id for h in index.similar(a.id, limit=10, snippets=False).hits]
-        theirs = baseline.more_like_this(a.id, limit=10)
-        for name, ids in (("searchidx", ours), ("plain_whoosh_more_like_this", theirs)):
+        found = {name: similar_ids(index, method, a.id) for name, method in SIMILAR_METHODS.items()}
+        found["plain_whoosh_more_like_this"] = baseline.more_like_this(a.id, limit=10)
+        for name, ids in found.items():
             if ids:
                 per[name][a.category].append(sum(category[i] == a.category for i in ids) / len(ids))
     counts = Counter(category.values())
@@ -405,6 +427,7 @@ def topic_precision(corpus: Path, sample_size: int, limit: int, workers: int, wo
     out: dict[str, dict] = {"articles": total, "queries": sample_size, "random (topic prior)": {}}
     sampled = Counter(a.category for a in sample)
     out["random (topic prior)"] = {"overall": sum(prior[c] * n for c, n in sampled.items()) / sample_size, **prior}
+    out["similar_id_latency_ms"] = similar_latency(index, [a.id for a in sample[:200]])
     for name, by_cat in per.items():
         out[name] = {"overall": statistics.mean(v for vs in by_cat.values() for v in vs)}
         out[name].update({c: statistics.mean(vs) for c, vs in sorted(by_cat.items())})
