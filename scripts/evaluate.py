@@ -358,7 +358,13 @@ def halves(article: Article) -> tuple[str, str]:
 #: similar before 2026-12: tf-idf (linear term frequency), 25 terms, at most in 8% of
 #: the articles, single letters allowed, matched in leads and bodies; beside the
 #: current method in one run.
-SIMILAR_BEFORE = {"K1": 1e9, "KEY_TERMS": 25, "COMMON_DF": 0.08, "MIN_LETTERS": 1, "MATCH_FIELDS": ("sapo", "body")}
+SIMILAR_BEFORE = {
+    "K1": 1e9,
+    "KEY_TERMS": 25,
+    "COMMON_DF": 0.08,
+    "MIN_LETTERS": 1,
+    "MATCH_FIELDS": {"sapo": 1.0, "body": 1.0},
+}
 SIMILAR_METHODS = {"searchidx": {}, "searchidx before (tf-idf, 25 terms)": SIMILAR_BEFORE}
 
 

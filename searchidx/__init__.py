@@ -1,7 +1,8 @@
 """searchidx: full-text search for Vietnamese news.
 
 The library surface is small: ``Index`` (open, add, delete, search, iter_hits,
-kwic, terms, trend, similar, show, duplicates, stats) and the dataclasses it returns.
+kwic, terms, trend, similar, show, duplicates, stats), ``ShardedIndex`` (several indexes
+searched as one; ``index_shards`` splits a corpus into them) and the dataclasses they return.
 The names are
 imported on first use, so that ``searchidx --help`` does not load Whoosh or pyvi.
 """
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from searchidx.kwic import KwicLine
     from searchidx.querying import SearchOptions
     from searchidx.results import Hit, Results, SimilarHit, SimilarResults
+    from searchidx.sharded import ShardedIndex, index_shards
     from searchidx.terms import SignificantTerm, SignificantTerms
     from searchidx.trend import Trend, TrendRow
 
@@ -30,6 +32,7 @@ _HOMES = {
     "SearchidxError": "errors", "BuildOptions": "index", "BuildReport": "index", "Hit": "results", "Results": "results",
     "SimilarHit": "results", "SimilarResults": "results", "SearchOptions": "querying", "Trend": "trend",
     "TrendRow": "trend", "KwicLine": "kwic", "SignificantTerm": "terms", "SignificantTerms": "terms",
+    "ShardedIndex": "sharded", "index_shards": "sharded",
 }  # fmt: skip
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "Results",
     "SearchOptions",
     "SearchidxError",
+    "ShardedIndex",
     "SignificantTerm",
     "SignificantTerms",
     "SimilarHit",
@@ -51,6 +55,7 @@ __all__ = [
     "Trend",
     "TrendRow",
     "__version__",
+    "index_shards",
     "shipped_corpus",
 ]  # fmt: skip
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import os
 import sysconfig
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -78,9 +78,11 @@ class Stats:
     schema_version: int
     first_date: datetime | None
     last_date: datetime | None
+    shards: int = 1  # indexes searched as one (``ShardedIndex``)
 
     def to_dict(self) -> dict[str, object]:
         return {
+            **({"shards": self.shards} if self.shards > 1 else {}),
             "path": str(self.path), "documents": self.documents, "fields": self.fields,
             "size_bytes": self.size_bytes, "segments": self.segments,
             "analyzer_version": self.analyzer_version, "schema_version": self.schema_version,
@@ -337,23 +339,15 @@ class Index:
         >>> [hit.id for hit in index.similar("xa-hoi-02", limit=3).hits]
         ['xa-hoi-01', 'suc-khoe-01', 'suc-khoe-03']
         """
-        if sum(x is not None for x in (doc_id, text, article, path)) != 1:
-            raise QueryError("give exactly one of an article id, a text, an article or a file")
         options = _search_options(
             "", limit=limit, offset=offset, date_from=date_from, date_to=date_to,
             categories=categories, sources=sources, snippets=snippets, snippet_chars=snippet_chars,
         )  # fmt: skip
         with self._searchers.acquire() as snapshot:
             searcher = snapshot.searcher
-            exclude = None
-            if doc_id is not None:
-                article = stored_article(self._stored(searcher, doc_id))
-                exclude = article.id
-            elif text is not None:
-                article = _text_article(text)
-            elif path is not None:
-                article = _first_article(Path(path))
-            assert article is not None
+            article, exclude = source_article(
+                doc_id, text, article, path, lambda doc_id: stored_article(self._stored(searcher, doc_id))
+            )
             return _similar.similar(
                 searcher, article, options, exclude_id=exclude, keep_duplicates=duplicates, explain=explain
             )
@@ -449,6 +443,28 @@ def _search_options(
         query=query, date_from=as_datetime(date_from, "date_from"), date_to=as_datetime(date_to, "date_to"),
         categories=as_labels(categories, "categories"), sources=as_labels(sources, "sources"), **rest,
     )  # fmt: skip
+
+
+def source_article(
+    doc_id: str | None,
+    text: str | None,
+    article: Article | None,
+    path: str | os.PathLike[str] | None,
+    show: Callable[[str], Article],
+) -> tuple[Article, str | None]:
+    """The article that ``similar`` compares with (exactly one of the four given),
+    and its id when it is indexed (``show`` reads it), to leave it out."""
+    if sum(x is not None for x in (doc_id, text, article, path)) != 1:
+        raise QueryError("give exactly one of an article id, a text, an article or a file")
+    if doc_id is not None:
+        indexed = show(doc_id)
+        return indexed, indexed.id
+    if text is not None:
+        return _text_article(text), None
+    if path is not None:
+        return _first_article(Path(path)), None
+    assert article is not None
+    return article, None
 
 
 def _text_article(text: str) -> Article:

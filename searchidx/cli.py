@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the library is imported by the commands that use it: --help
     from searchidx.article import Reject, Warn
     from searchidx.index import BuildReport
     from searchidx.results import Hit, Results, SimilarHit, SimilarResults
+    from searchidx.sharded import ShardedIndex
     from searchidx.trend import Trend
 
 EXIT_REJECTS = 3
@@ -78,6 +79,25 @@ def index_option(command: Callable) -> Callable:  # type: ignore[type-arg]
     return click.option(
         "--index", "index_dir", type=click.Path(file_okay=False, path_type=Path), callback=_index_or_the_groups,
         help=INDEX_HELP,
+    )(command)  # fmt: skip
+
+
+def _indexes_or_the_groups(ctx: click.Context, param: click.Parameter, value: tuple[Path, ...]) -> tuple[Path, ...]:
+    group = ctx.find_root().params.get("index_dir")
+    return value or ((group,) if group is not None else ())
+
+
+def indexes_option(command: Callable) -> Callable:  # type: ignore[type-arg]
+    """``--index`` for the commands that search several indexes as one: repeatable,
+    and an index may be a shard manifest; ``--dask`` searches on a cluster's workers."""
+    command = click.option(
+        "--dask", "cluster", metavar="ADDRESS",
+        help="Search the shards on a Dask cluster's workers: tcp://HOST:8786, or local[:N] (pip install "
+        "'searchidx[dask]'); each worker keeps its shards open. Default: a process per shard here.",
+    )(command)  # fmt: skip
+    return click.option(
+        "--index", "index_dirs", multiple=True, type=click.Path(path_type=Path), callback=_indexes_or_the_groups,
+        help=INDEX_HELP[:-1] + " Repeat it, or give a shard manifest, to search several as one.",
     )(command)  # fmt: skip
 
 
@@ -507,12 +527,17 @@ def _category_map(pairs: tuple[str, ...]) -> dict[str, str]:
     help="Reject longer records (a JSON Lines line, CSV row, JSON object, .txt file).",
 )  # fmt: skip
 @click.option("--wait", type=click.FloatRange(0), default=0, help="Seconds to wait for another writer to finish.")
+@click.option(
+    "--shards", type=click.IntRange(1), metavar="N",
+    help="Split the corpus into N indexes under --index by a hash of the id, with a manifest; "
+    "search them as one with --index DIR.",
+)  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @handles_errors
 def index_command(
     paths: tuple[Path, ...], index_dir: Path | None, rebuild: bool, allow_empty: bool, max_rejected: float,
     workers: int, cluster: str | None, cluster_batch: int, rejects: Path | None, category_names: tuple[str, ...],
-    max_record_chars: int, wait: float, quiet: bool,
+    max_record_chars: int, wait: float, shards: int | None, quiet: bool,
 ) -> None:  # fmt: skip
     """Index corpus files and folders (default: the shipped sample corpus).
 
@@ -536,12 +561,18 @@ def index_command(
                 _json({"path": problem.path, "line": problem.line, "reason": problem.reason, "level": level}) + "\n"
             )
 
+    settings = dict(
+        rebuild=rebuild, allow_empty=allow_empty, max_rejected=max_rejected, workers=workers,
+        cluster=cluster, cluster_batch=cluster_batch, wait=wait, on_progress=progress, on_problem=on_problem,
+    )  # fmt: skip
+    read_options = ReadOptions(_category_map(category_names), max_record_chars)
     try:
-        records = read_corpus(paths, ReadOptions(_category_map(category_names), max_record_chars))
-        report = index.add(
-            records, rebuild=rebuild, allow_empty=allow_empty, max_rejected=max_rejected, workers=workers,
-            cluster=cluster, cluster_batch=cluster_batch, wait=wait, on_progress=progress, on_problem=on_problem,
-        )  # fmt: skip
+        if shards:
+            from searchidx.sharded import index_shards
+
+            report = index_shards(index.path, paths, shards, read_options, **settings)  # type: ignore[arg-type]
+        else:
+            report = index.add(read_corpus(paths, read_options), **settings)  # type: ignore[arg-type]
     finally:
         progress.finish()
         if reject_log:
@@ -554,6 +585,19 @@ def index_command(
     )
     if report.rejected:
         sys.exit(EXIT_REJECTS)
+
+
+def _open_many(index_dirs: tuple[Path, ...], cluster: str | None) -> Index | ShardedIndex:
+    """One index as ``_open_for_reading`` opens it; several, a shard manifest or a
+    cluster as one ``ShardedIndex``."""
+    from searchidx.sharded import ShardedIndex
+    from searchidx.shards import manifest_path
+
+    if len(index_dirs) > 1 or cluster or any(manifest_path(p) for p in index_dirs):
+        return ShardedIndex.open(index_dirs, dask=cluster)
+    if index_dirs and index_dirs[0].is_file():
+        raise click.BadParameter(f"{index_dirs[0]} is a file, not an index directory or shard manifest")
+    return _open_for_reading(index_dirs[0] if index_dirs else None)
 
 
 def _open_for_reading(index_dir: Path | None) -> Index:
@@ -573,7 +617,7 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 
 @main.command("search", cls=_QueryMayStartWithADash)
 @click.argument("query", required=False, default="")
-@index_option
+@indexes_option
 @filter_options
 @page_options
 @click.option(
@@ -596,8 +640,8 @@ def _open_for_reading(index_dir: Path | None) -> Index:
 @paged
 @handles_errors
 def search_command(
-    query: str, index_dir: Path | None, fmt: str, run_tag: str, batch: TextIO | None, no_snippets: bool,
-    no_restore: bool, **kwargs: object,
+    query: str, index_dirs: tuple[Path, ...], cluster: str | None, fmt: str, run_tag: str, batch: TextIO | None,
+    no_snippets: bool, no_restore: bool, **kwargs: object,
 ) -> None:  # fmt: skip
     """Search: words (all must match), "phrases", OR, NOT/-word, (groups),
     title:/sapo:/body:/category:/source:/tags:/date: fields.
@@ -609,7 +653,14 @@ def search_command(
     searchidx search "giá vàng" --limit all --format csv > gia_vang.csv"""
     if batch is not None and query:
         raise click.UsageError("give a query or --batch FILE, not both")
-    index = _open_for_reading(index_dir)
+    with _open_many(index_dirs, cluster) as index:
+        _search_command(index, query, fmt, run_tag, batch, no_snippets, no_restore, kwargs)
+
+
+def _search_command(
+    index: Index | ShardedIndex, query: str, fmt: str, run_tag: str, batch: TextIO | None, no_snippets: bool,
+    no_restore: bool, kwargs: dict[str, object],
+) -> None:  # fmt: skip
     options = _search_options(kwargs)
     options["snippets"] = not no_snippets and fmt != "trec"
     options["restore"] = not no_restore
@@ -639,7 +690,7 @@ def search_command(
         sys.exit(2)
 
 
-def _print_search(index: Index, query: str, options: dict, fmt: str, **how: object) -> None:  # type: ignore[type-arg]
+def _print_search(index: Index | ShardedIndex, query: str, options: dict, fmt: str, **how: object) -> None:  # type: ignore[type-arg]
     """One search's results; ``--limit all`` streams every hit after a count."""
     if options["limit"] is not None:
         print_results(index.search(query, **options), fmt, **how)  # type: ignore[arg-type]
@@ -737,13 +788,14 @@ def terms_command(query: str, index_dir: Path | None, limit: int, fmt: str, **fi
 
 @main.command("show")
 @click.argument("doc_id")
-@index_option
+@indexes_option
 @format_option("json")
 @paged
 @handles_errors
-def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
+def show_command(doc_id: str, index_dirs: tuple[Path, ...], cluster: str | None, fmt: str) -> None:
     """Print a whole article by id (or URL)."""
-    article = _open_for_reading(index_dir).show(doc_id)
+    with _open_many(index_dirs, cluster) as index:
+        article = index.show(doc_id)
     if fmt == "json":
         _write_json(article.to_dict())
         return
@@ -763,7 +815,7 @@ def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
 
 @main.command("similar")
 @click.argument("doc_id", required=False)
-@index_option
+@indexes_option
 @filter_options
 @page_options
 @click.option("--text", help="Find articles like this text.")
@@ -780,8 +832,8 @@ def show_command(doc_id: str, index_dir: Path | None, fmt: str) -> None:
 @paged
 @handles_errors
 def similar_command(
-    doc_id: str | None, index_dir: Path | None, fmt: str, run_tag: str, text: str | None, path: Path | None,
-    keep_duplicates: bool, explain: bool, **kwargs: object,
+    doc_id: str | None, index_dirs: tuple[Path, ...], cluster: str | None, fmt: str, run_tag: str,
+    text: str | None, path: Path | None, keep_duplicates: bool, explain: bool, **kwargs: object,
 ) -> None:  # fmt: skip
     """Articles like an indexed one (ID or URL), a --text or a --file."""
     if sum(x is not None for x in (doc_id, text, path)) != 1:
@@ -789,8 +841,8 @@ def similar_command(
     options = _search_options(kwargs)
     if options["limit"] is None:
         raise click.UsageError("--limit all is for search; give similar a number")
-    index = _open_for_reading(index_dir)
-    results = index.similar(doc_id, text=text, path=path, duplicates=keep_duplicates, explain=explain, **options)
+    with _open_many(index_dirs, cluster) as index:
+        results = index.similar(doc_id, text=text, path=path, duplicates=keep_duplicates, explain=explain, **options)
     print_results(results, fmt, run_tag=run_tag)
 
 
@@ -896,12 +948,13 @@ def duplicates_command(index_dir: Path | None, fmt: str) -> None:
 
 
 @main.command("stats")
-@index_option
+@indexes_option
 @format_option("json")
 @handles_errors
-def stats_command(index_dir: Path | None, fmt: str) -> None:
+def stats_command(index_dirs: tuple[Path, ...], cluster: str | None, fmt: str) -> None:
     """Document count, fields, size, versions and the dates covered."""
-    stats = _open_for_reading(index_dir).stats()
+    with _open_many(index_dirs, cluster) as index:
+        stats = index.stats()
     if fmt == "json":
         _write_json(stats.to_dict())
         return

@@ -19,12 +19,13 @@ mask, so they stay exact without scoring anything twice.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from whoosh import query as wq
@@ -61,21 +62,46 @@ class Match:
     scores: Array
 
 
+class Statistics(Protocol):
+    """Where BM25F's idf and average field lengths come from: the searcher of the
+    index itself, or the sums over several indexes searched as one
+    (``searchidx.shards``)."""
+
+    def idf(self, fieldname: str, text: bytes) -> float: ...
+
+    def avg_field_length(self, fieldname: str) -> float: ...
+
+
+class _Cache:
+    """A bounded LRU of decoded postings, shared by a segment and its views."""
+
+    def __init__(self) -> None:
+        self.entries: OrderedDict[tuple[str, bytes, object], Postings | list[Any]] = OrderedDict()
+        self.nbytes = 0
+        self.lock = threading.Lock()
+
+
 class Segment:
     """One segment of an open searcher, with the per-document arrays that scoring
     needs (field lengths, deletions, columns), each read once and kept."""
 
     def __init__(self, searcher: Searcher, leaf: Searcher, offset: int) -> None:
         self.top = searcher
+        self.stats: Statistics = searcher
         self.leaf = leaf
         self.reader: SegmentReader = leaf.reader()
         self.offset = offset
         self.size = self.reader.doc_count_all()
         self._arrays: dict[str, Array] = {}
-        self._cache: OrderedDict[tuple[str, bytes, object], Postings | list[Any]] = OrderedDict()
-        self._cache_bytes = 0
-        self._lock = threading.Lock()
+        self._cache = _Cache()
         self._mapped = posting_arrays.open_for(self.reader)
+
+    def scored_with(self, stats: Statistics) -> Segment:
+        """This segment scored with other term statistics; its arrays and caches
+        are shared, so one query's statistics never leak into another's."""
+        view = copy.copy(self)
+        view.stats = stats
+        return view
 
     def live(self) -> Array:
         """True for documents that are not deleted."""
@@ -155,17 +181,18 @@ class Segment:
 
     def _cached(self, key: tuple[str, bytes, object], make: Callable[[], _Piece]) -> _Piece:
         """A decoded posting list or piece of one, from the LRU cache or made and kept."""
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]  # type: ignore[return-value]
+        cache = self._cache
+        with cache.lock:
+            if key in cache.entries:
+                cache.entries.move_to_end(key)
+                return cache.entries[key]  # type: ignore[return-value]
         made = make()
-        with self._lock:
-            self._cache[key] = made
-            self._cache_bytes += _nbytes(made)
-            while self._cache_bytes > _CACHE_BYTES and len(self._cache) > 1:
-                _, dropped = self._cache.popitem(last=False)
-                self._cache_bytes -= _nbytes(dropped)
+        with cache.lock:
+            cache.entries[key] = made
+            cache.nbytes += _nbytes(made)
+            while cache.nbytes > _CACHE_BYTES and len(cache.entries) > 1:
+                _, dropped = cache.entries.popitem(last=False)
+                cache.nbytes -= _nbytes(dropped)
         return made
 
 
@@ -216,18 +243,20 @@ def _term_scores(segment: Segment, fieldname: str, text: bytes) -> tuple[Array, 
     ids, weights = postings.ids, postings.weights
     if not len(ids) or not segment.top.schema[fieldname].scorable:
         return ids, weights
-    idf, avgfl, k1, b = _bm25f(segment.top, fieldname, text)
+    idf, avgfl, k1, b = _bm25f(segment, fieldname, text)
     lengths = segment.lengths(fieldname)[ids]
     return ids, idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / avgfl)))
 
 
-def _bm25f(searcher: Searcher, fieldname: str, text: bytes) -> tuple[float, float, float, float]:
+def _bm25f(segment: Segment, fieldname: str, text: bytes) -> tuple[float, float, float, float]:
     """The constants of Whoosh's BM25F for a term: its idf and the field's average
-    length over the whole index, and the weighting's K1 and B (what Whoosh's scorer
-    computes, without building one per term and segment)."""
-    weighting = searcher.weighting
+    length over the whole index (or all the indexes searched, ``segment.stats``),
+    and the weighting's K1 and B (what Whoosh's scorer computes, without building
+    one per term and segment)."""
+    weighting = segment.top.weighting
     b = weighting._field_B.get(fieldname, weighting.B)
-    return searcher.idf(fieldname, text), searcher.avg_field_length(fieldname) or 1, weighting.K1, b
+    stats = segment.stats
+    return stats.idf(fieldname, text), stats.avg_field_length(fieldname) or 1, weighting.K1, b
 
 
 def _term(q: wq.Term, segment: Segment, within: Array | None) -> Match:
@@ -402,12 +431,14 @@ def evaluate(q: wq.Query, segment: Segment, within: Array | None = None) -> Matc
 @dataclass
 class Ranked:
     """What a search found: the exact total, the requested top documents (global
-    document numbers, best first) with their relevance scores, and facet counts."""
+    document numbers, best first) with their relevance scores and sort keys, and
+    facet counts."""
 
     total: int
     docnums: list[int]
     scores: list[float]
     facets: dict[str, list[tuple[str, int]]]
+    keys: list[int] = field(default_factory=list)  # the sort column's values (all zero by relevance)
 
 
 def segments(searcher: Searcher) -> list[Segment]:
@@ -428,12 +459,20 @@ def release(searcher: Searcher) -> None:
 
 
 def matches(
-    searcher: Searcher, query: wq.Query, *, filter: wq.Query | None = None, exclude: wq.Query | None = None
+    searcher: Searcher,
+    query: wq.Query,
+    *,
+    filter: wq.Query | None = None,
+    exclude: wq.Query | None = None,
+    stats: Statistics | None = None,
 ) -> Iterator[tuple[Segment, Match]]:
     """Each segment with the live documents that match ``query`` and pass the
     filters (scores zero elsewhere): what ranking, totals and counts per column
-    value (``searchidx.trend``) all start from."""
+    value (``searchidx.trend``) all start from. Scored with the searcher's own
+    term statistics unless ``stats`` gives others."""
     for segment in segments(searcher):
+        if stats is not None:
+            segment = segment.scored_with(stats)
         within = segment.live().copy()
         if filter is not None:
             within &= evaluate(filter, segment, within).mask
@@ -479,13 +518,14 @@ def run(
     sort: str | None = None,
     reverse: bool = False,
     facets: tuple[str, ...] = (),
+    stats: Statistics | None = None,
 ) -> Ranked:
     """Match, count and rank a query over every segment. Ties in score go to the
     lower document number, as in Whoosh; ``sort`` names a numeric column (dates)
-    to order by instead, documents without a value last."""
+    to order by instead, documents without a value last. ``stats``: as in ``matches``."""
     found: list[tuple[Array, Array, Array]] = []  # global docnums, scores, sort keys
     counts: dict[str, dict[str, int]] = {name: {} for name in facets}
-    for segment, match in matches(searcher, query, filter=filter, exclude=exclude):
+    for segment, match in matches(searcher, query, filter=filter, exclude=exclude, stats=stats):
         local = np.nonzero(match.mask)[0]
         keys = segment.numbers(sort)[local] if sort else np.zeros(len(local), dtype=np.uint64)
         found.append((local + segment.offset, match.scores[local], keys))
@@ -496,8 +536,8 @@ def run(
                     counts[name][value] = counts[name].get(value, 0) + int(count)
     docnums = np.concatenate([f[0] for f in found])
     scores = np.concatenate([f[1] for f in found])
+    keys = np.concatenate([f[2] for f in found])
     if sort:
-        keys = np.concatenate([f[2] for f in found])
         dated = keys != _NO_VALUE
         order = np.lexsort((docnums, ~keys if reverse else keys, ~dated))
     else:
@@ -508,6 +548,7 @@ def run(
         docnums=[int(d) for d in docnums[top]],
         scores=[float(s) for s in scores[top]],
         facets={name: sorted(c.items(), key=lambda p: (-p[1], p[0])) for name, c in counts.items()},
+        keys=[int(k) for k in keys[top]],
     )
 
 

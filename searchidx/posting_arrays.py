@@ -29,7 +29,6 @@ import shutil
 import struct
 import tempfile
 import zlib
-from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from whoosh.reading import SegmentReader
 
 from searchidx import safe_unpickle
 from searchidx.errors import CorruptIndex
+from searchidx.term_pool import TermList
 
 Array = np.ndarray[Any, Any]
 
@@ -183,9 +183,6 @@ def write(storage: FileStorage, reader: SegmentReader) -> Path | None:
     return path
 
 
-Item = tuple[str, bytes, int, float, bytes | None]  # a posting as Whoosh's pool yields it, sorted by term
-
-
 class ArrayFile:
     """An array file being written: the lists stream to an unnamed temporary file
     (a compound segment packs every file named like the segment), the table stays
@@ -200,25 +197,16 @@ class ArrayFile:
         self._counts: list[int] = []
         self._kinds: list[int] = []
 
-    def capture(self, items: Iterable[Item]) -> Iterator[Item]:
-        """Pass the postings Whoosh is writing into a segment through, keeping the
-        lists ``write`` would decode from the finished segment, at a fraction of the
-        cost. Weights go through float32, as Whoosh stores them."""
-        field, text = "", b""
-        ids: list[int] = []
-        weights = array("f")
-        for item in items:
-            if item[1] != text or item[0] != field:
-                self._add_list(field, text, ids, weights)
-                field, text, ids, weights = item[0], item[1], [], array("f")
-            ids.append(item[2])
-            weights.append(item[3])
-            yield item
-        self._add_list(field, text, ids, weights)
-
-    def _add_list(self, field: str, text: bytes, ids: list[int], weights: array[float]) -> None:
-        if len(ids) >= MIN_POSTINGS:
-            self.add(field, text, np.array(ids, dtype=np.int64), np.frombuffer(weights, np.float32).astype(np.float64))
+    def capture(self, terms: Iterable[TermList]) -> Iterator[TermList]:
+        """Pass the lists Whoosh is writing into a segment through, keeping those
+        ``write`` would decode from the finished segment. Weights go through
+        float32, as Whoosh stores them."""
+        for term in terms:
+            if len(term.docs) >= MIN_POSTINGS:
+                ids = np.frombuffer(term.docs, dtype=np.uint32).astype(np.int64)
+                weights = np.array(term.weights, dtype=np.float32).astype(np.float64)
+                self.add(term.field, term.text, ids, weights)
+            yield term
 
     def add(self, field: str, text: bytes, ids: Array, weights: Array) -> None:
         kind, data = _encode(ids, weights)

@@ -24,7 +24,7 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,11 +298,29 @@ def restore_query(searcher: Searcher, query: str) -> Restoration | None:
     """The query with the diacritics it lacks restored ("ha nội": "hà nội"), or None
     when restoring changes nothing. Marks the user typed are kept: they constrain
     the syllables around them."""
+    return restore_with(lambda: vocabulary(searcher), query)
+
+
+def restore_with(vocab: Callable[[], Vocabulary], query: str) -> Restoration | None:
+    """``restore_query`` with a given vocabulary (asked for only when needed)."""
     query = normalize(query).text
     if not any(not has_diacritics(s) for s in _SYLLABLE.findall(query)):
         return None
-    restored = _restore_spans(vocabulary(searcher), query, _query_spans(query))
+    restored = _restore_spans(vocab(), query, _query_spans(query))
     return restored if restored.text.lower() != query.lower() else None
+
+
+def merged(vocabularies: Sequence[Vocabulary]) -> Vocabulary:
+    """Several indexes' vocabularies as one: counts added up, names of any. Close to,
+    not exactly, the vocabulary of one index holding them all (each dropped its rare
+    pairs, and decided its names, alone)."""
+    counts: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
+    for vocab in vocabularies:
+        counts.update(vocab.counts)
+        pairs.update(vocab.pairs)
+    names = {name for vocab in vocabularies for name in vocab.names}
+    return Vocabulary(counts, pairs, sum(v.documents for v in vocabularies), names)
 
 
 def boosted(
@@ -315,16 +333,16 @@ def boosted(
     if restoration is None:
         return query
 
-    def known(term: str) -> bool:
-        return any(reader.doc_frequency(field, term) for field in weights)
+    holding: dict[str, list[str]] = {}
 
-    words = [t for t in restoration.terms if WORD_JOINER in t and known(t)]
+    def fields(term: str) -> list[str]:
+        """The fields whose postings hold the term (asked once: each asks every segment)."""
+        if term not in holding:
+            holding[term] = [field for field in weights if reader.doc_frequency(field, term)]
+        return holding[term]
+
+    words = [t for t in restoration.terms if WORD_JOINER in t and fields(t)]
     covered = {s for word in words for s in word.split(WORD_JOINER)}
     syllables = [t for t in restoration.terms if WORD_JOINER not in t and t not in covered | STOP_WORDS]
-    bonus = [
-        wq.Term(field, term, boost=weight)
-        for term in words + syllables
-        for field, weight in weights.items()
-        if reader.doc_frequency(field, term)
-    ]
+    bonus = [wq.Term(field, term, boost=weights[field]) for term in words + syllables for field in fields(term)]
     return wq.AndMaybe(query, wq.Or(bonus)) if bonus else query

@@ -5,15 +5,16 @@ matches. See ``querying`` for the matching rule and the ranking."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
 from searchidx import execute, restore
 from searchidx.hints import hints
-from searchidx.query import FACETS
+from searchidx.query import FACETS, ParsedQuery
 from searchidx.querying import SearchOptions, compile_query, describe_matching, match_terms, search_filter
 from searchidx.results import Hit, Results, make_hit
 from searchidx.suggest import suggest
@@ -53,21 +54,43 @@ def search(searcher: Searcher, options: SearchOptions) -> Results:
         for i in window
     ]
     total = ranked.total
-    warnings = [*parsed.warnings, *hints(searcher, options, node, total)]
-    out = Results(options.query, total, 0.0, hits, facets=ranked.facets, warnings=warnings)
-    out.matching, out.matching_note = describe_matching(node, options.match_any, relaxed)
+    out = Results(options.query, total, 0.0, hits, facets=ranked.facets)
+    suggestion = suggest(searcher, options) if total == 0 and node is not None else None
+    return described(
+        out, options, parsed, hints(searcher, options, node, total), relaxed, restored, suggestion, started
+    )
+
+
+def described(
+    out: Results,
+    options: SearchOptions,
+    parsed: ParsedQuery,
+    warnings: list[str],
+    relaxed: bool,
+    restored: restore.Restoration | None,
+    suggestion: str | None,
+    started: float,
+) -> Results:
+    """Results with what the output says about the query: warnings, the matching
+    rule, the restored form, a respelling, the time taken (one index or several)."""
+    out.warnings = [*parsed.warnings, *warnings]
+    out.matching, out.matching_note = describe_matching(parsed.node, options.match_any, relaxed)
     out.restored = restored.text if restored else None
-    if total == 0 and node is not None:
-        out.suggestion = suggest(searcher, options)
+    out.suggestion = suggestion
     out.took_ms = (time.perf_counter() - started) * 1000
     return out
 
 
 def iter_hits(searcher: Searcher, options: SearchOptions, page_size: int = 100) -> Iterator[Hit]:
     """Every hit of a search, fetched a page at a time."""
+    return paged_hits(partial(search, searcher), options, page_size)
+
+
+def paged_hits(run: Callable[[SearchOptions], Results], options: SearchOptions, page_size: int = 100) -> Iterator[Hit]:
+    """Every hit of a search that ``run`` makes (one index or several), a page at a time."""
     offset = options.offset
     while True:
-        page = search(searcher, replace(options, offset=offset, limit=page_size, facets=False))
+        page = run(replace(options, offset=offset, limit=page_size, facets=False))
         yield from page.hits
         offset += page_size
         if offset >= page.total or not page.hits:

@@ -11,13 +11,13 @@ short stop list, a minimum of two letters, and because any term in more than
 ``COMMON_DF`` of the articles (and more than ``MIN_COMMON``) is dropped.
 
 Measured on VNTC topic precision@10 and split-half first rank (``scripts/evaluate.py
---parts topics,similar``; 500 articles each, 2026-12-07): the earlier rule, linear
-tf-idf with 25 terms under 8% of the articles, gave 0.773 and 24.4%; saturating
-the frequency 0.772 and 30.2%; and more terms, commoner ones too, help topics and
-cost split halves a little: 60 terms 0.814 / 30.6%, 100 under 15% 0.830 / 29.2%,
-150 under 20% 0.835 / 27.0%. Weighing rare terms more (idf squared) gave the best
-split halves (32.8% with 150 terms) but lost topics (0.808); divergence from
-randomness (Bo1, 25 terms) 0.764 / 27.4%.
+--parts topics,similar``; 500 articles each, 2026-12-07, key terms matched in leads
+and bodies): the earlier rule, linear tf-idf with 25 terms under 8% of the articles,
+gave 0.773 and 24.4%; saturating the frequency 0.772 and 30.2%; and more terms,
+commoner ones too, help topics and cost split halves a little: 60 terms 0.814 /
+30.6%, 100 under 15% 0.830 / 29.2%, 150 under 20% 0.835 / 27.0%. Weighing rare terms
+more (idf squared) gave the best split halves (32.8% with 150 terms) but lost topics
+(0.808); divergence from randomness (Bo1, 25 terms) 0.764 / 27.4%.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from whoosh import query as wq
 from whoosh.searching import Searcher
@@ -46,7 +47,9 @@ MIN_COMMON = 10  # ...but in a small index, a term in a handful of articles is n
 SYLLABLE_WEIGHT = 0.5  # a bare syllable counts half a whole word
 K1 = 1.2  # BM25's saturation of a term's frequency
 MIN_LETTERS = 2  # "d" and "z" (initials, "thế hệ Z") are no key terms
-MATCH_FIELDS = ("body",)
+#: Where key terms are looked for, and their weight there: a lead mostly repeats its
+#: body's words, so it counts half (short articles may have little else).
+MATCH_FIELDS = {"sapo": 0.5, "body": 1.0}
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,17 @@ class KeyTerm:
         return self.term.replace(WORD_JOINER, " ")
 
 
-def key_terms(searcher: Searcher, article: Article) -> list[KeyTerm]:
-    """The article's ``KEY_TERMS`` best terms, weighed as the module says."""
-    reader = searcher.reader()
-    total = max(reader.doc_count(), 1)
+class TermCounts(Protocol):
+    """What key terms are weighed with: a Whoosh reader, or the counts of several
+    indexes added up (``shards.TermStatistics``)."""
+
+    def doc_count(self) -> int: ...
+
+    def doc_frequency(self, fieldname: str, text: str) -> int: ...
+
+
+def term_frequencies(article: Article) -> dict[str, float]:
+    """The article's candidate key terms, each with its weighted frequency."""
     tf: defaultdict[str, float] = defaultdict(float)
     for name in TEXT_FIELDS:
         text = getattr(article, name)
@@ -73,9 +83,15 @@ def key_terms(searcher: Searcher, article: Article) -> list[KeyTerm]:
             if word.startswith(FOLDED) or word in STOP_WORDS or sum(c.isalpha() for c in word) < MIN_LETTERS:
                 continue
             tf[word] += FIELD_WEIGHTS[name] * (1.0 if WORD_JOINER in word else SYLLABLE_WEIGHT)
+    return tf
+
+
+def key_terms(counts: TermCounts, article: Article) -> list[KeyTerm]:
+    """The article's ``KEY_TERMS`` best terms, weighed as the module says."""
+    total = max(counts.doc_count(), 1)
     scored = []
-    for word, weight in tf.items():
-        df = max(reader.doc_frequency(f, word) for f in MATCH_FIELDS)
+    for word, weight in term_frequencies(article).items():
+        df = max(counts.doc_frequency(f, word) for f in MATCH_FIELDS)
         if df == 0 or df > max(COMMON_DF * total, MIN_COMMON):
             continue
         scored.append(KeyTerm(word, _saturated(weight) * math.log(1 + total / df)))
@@ -87,24 +103,85 @@ def _saturated(tf: float) -> float:
     return tf * (K1 + 1) / (tf + K1)
 
 
-def _query(terms: list[KeyTerm]) -> wq.Query:
-    """The key terms, weighted, against the bodies of other articles: content with
-    content. (Matching titles too, with search's title weight, let any article whose
-    headline shares a term outrank the real match; matching leads as well as bodies
-    counted most leads' words twice and took twice as long, for no better topic
-    precision, 0.828 against 0.830.)"""
+def similar_query(terms: list[KeyTerm], counts: TermCounts) -> wq.Query | None:
+    """The key terms, weighted, against the leads and bodies of other articles:
+    content with content; None for an empty index (nothing to be like), QueryError
+    for a text with no specific word. (Matching titles too, with search's title
+    weight, let any article whose headline shares a term outrank the real match.
+    Topic precision with leads weighing 1, 0.5 and 0: 0.828, 0.834, 0.830.)"""
+    if not terms and not counts.doc_count():
+        return None
+    if not terms:
+        raise QueryError("nothing to go on: the text has no words specific enough to search for")
     top = terms[0].weight
-    return wq.Or([wq.Term(f, k.term, boost=k.weight / top) for k in terms for f in MATCH_FIELDS])
+    return wq.Or([wq.Term(f, k.term, boost=w * k.weight / top) for k in terms for f, w in MATCH_FIELDS.items()])
 
 
 @dataclass
-class _Candidate:
-    docnum: int
+class Candidate:
+    """A ranked article before near-copies are folded: ``where`` finds it again (a
+    document number, or the shard that holds it)."""
+
+    where: int
     score: float
     fingerprint: bytes
     id: str
     duplicates: list[str] = field(default_factory=list)
-    shared: list[str] = field(default_factory=list)
+
+
+def fetched(options: SearchOptions, keep_duplicates: bool) -> int:
+    """How many to rank so that a page is left once near-copies are folded."""
+    wanted = options.offset + options.limit
+    return wanted if keep_duplicates else wanted * 3 + 10
+
+
+def folded(candidates: list[Candidate], own: bytes, keep_duplicates: bool) -> tuple[list[Candidate], list[str]]:
+    """Unless ``keep_duplicates``, near-copies folded into the best-ranked of them
+    (``duplicates``) and copies of the article itself (``own``, its signature)
+    dropped; returns the kept candidates and the ids of those copies."""
+    if keep_duplicates:
+        return candidates, []
+    kept: list[Candidate] = []
+    source_copies: list[str] = []
+    for c in candidates:
+        if similarity(own, c.fingerprint) >= DUPLICATE_THRESHOLD:
+            source_copies.append(c.id)
+            continue
+        original = next((k for k in kept if similarity(k.fingerprint, c.fingerprint) >= DUPLICATE_THRESHOLD), None)
+        if original is not None:
+            original.duplicates.append(c.id)
+        else:
+            kept.append(c)
+    return kept, source_copies
+
+
+def similar_hit(
+    searcher: Searcher, docnum: int, rank: int, candidate: Candidate, terms: list[KeyTerm], options: SearchOptions,
+    explain: bool,
+) -> SimilarHit:  # fmt: skip
+    """A kept candidate as a hit; with ``explain``, the key terms it shares."""
+    shared: list[str] = []
+    if explain:
+        matched = {
+            text for _, text in execute.terms_in(searcher, docnum, [(f, k.term) for k in terms for f in MATCH_FIELDS])
+        }
+        shared = [k.label for k in terms if k.term in matched]
+    highlight = match_terms(Text(" ".join(k.label for k in terms))) if options.snippets else None
+    return SimilarHit(
+        **vars(make_hit(searcher, docnum, rank, candidate.score, highlight, options.snippet_chars)),
+        duplicates=candidate.duplicates,
+        shared_terms=shared,
+    )
+
+
+def similar_results(
+    article: Article, total: int, hits: list[SimilarHit], terms: list[KeyTerm], source_copies: list[str], started: float
+) -> SimilarResults:
+    out = SimilarResults(article.title, total, 0.0, hits)
+    out.key_terms = [(k.label, round(k.weight, 3)) for k in terms]
+    out.source_duplicates = source_copies
+    out.took_ms = (time.perf_counter() - started) * 1000
+    return out
 
 
 def similar(
@@ -122,48 +199,21 @@ def similar(
     whose ``duplicates`` lists the others; copies of the article itself are dropped
     and listed in the results' ``source_duplicates``."""
     started = time.perf_counter()
-    terms = key_terms(searcher, article)
-    if not terms and not searcher.doc_count():
-        return SimilarResults(article.title, 0, 0.0, [])  # an empty index: nothing to be like
-    if not terms:
-        raise QueryError("nothing to go on: the text has no words specific enough to search for")
+    reader = searcher.reader()
+    terms = key_terms(reader, article)
+    query = similar_query(terms, reader)
+    if query is None:
+        return SimilarResults(article.title, 0, 0.0, [])
     exclude = wq.Term("id", exclude_id) if exclude_id else None
-    wanted = options.offset + options.limit
-    fetch = wanted if keep_duplicates else wanted * 3 + 10
-    ranked = execute.run(searcher, _query(terms), fetch, filter=search_filter(options), exclude=exclude)
-    fingerprints = searcher.reader().column_reader("fingerprint")
-    ids = searcher.reader().column_reader("id")
-    own = signature(article.text)
-    kept: list[_Candidate] = []
-    source_copies: list[str] = []
-    for docnum, score in zip(ranked.docnums, ranked.scores, strict=True):
-        c = _Candidate(docnum, score, fingerprints[docnum], ids[docnum])
-        if not keep_duplicates:
-            if similarity(own, c.fingerprint) >= DUPLICATE_THRESHOLD:
-                source_copies.append(c.id)
-                continue
-            original = next((k for k in kept if similarity(k.fingerprint, c.fingerprint) >= DUPLICATE_THRESHOLD), None)
-            if original is not None:
-                original.duplicates.append(c.id)
-                continue
-        if explain:
-            matched = {
-                text
-                for _, text in execute.terms_in(searcher, docnum, [(f, k.term) for k in terms for f in MATCH_FIELDS])
-            }
-            c.shared = [k.label for k in terms if k.term in matched]
-        kept.append(c)
-    highlight = match_terms(Text(" ".join(k.label for k in terms))) if options.snippets else None
+    ranked = execute.run(
+        searcher, query, fetched(options, keep_duplicates), filter=search_filter(options), exclude=exclude
+    )
+    fingerprints, ids = reader.column_reader("fingerprint"), reader.column_reader("id")
+    candidates = [Candidate(d, s, fingerprints[d], ids[d]) for d, s in zip(ranked.docnums, ranked.scores, strict=True)]
+    kept, source_copies = folded(candidates, signature(article.text), keep_duplicates)
+    window = kept[options.offset : options.offset + options.limit]
     hits = [
-        SimilarHit(
-            **vars(make_hit(searcher, c.docnum, rank, c.score, highlight, options.snippet_chars)),
-            duplicates=c.duplicates,
-            shared_terms=c.shared,
-        )
-        for rank, c in enumerate(kept[options.offset : wanted], options.offset + 1)
+        similar_hit(searcher, c.where, rank, c, terms, options, explain)
+        for rank, c in enumerate(window, options.offset + 1)
     ]
-    out = SimilarResults(article.title, ranked.total, 0.0, hits)
-    out.key_terms = [(k.label, round(k.weight, 3)) for k in terms]
-    out.source_duplicates = source_copies
-    out.took_ms = (time.perf_counter() - started) * 1000
-    return out
+    return similar_results(article, ranked.total, hits, terms, source_copies, started)

@@ -161,3 +161,23 @@ def test_sorting_by_date_puts_undated_articles_last_both_ways(mixed_index: Index
             assert 0 < len(dated) < len(dates)
             whoosh = searcher.search(query, limit=None, sortedby="date", reverse=reverse)
             assert {hit.docnum for hit in whoosh} == set(got.docnums)
+
+
+def test_injected_statistics_score_as_the_searchers_own_and_leak_into_no_other_search(sample_index):
+    """``stats``: the same code path, with the counts from elsewhere (shards)."""
+    from dataclasses import replace
+
+    from searchidx.shards import TermStatistics, query_terms
+
+    with sample_index._searchers.acquire() as snapshot:
+        searcher = snapshot.searcher
+        for text in ("thi đua", "ha noi", "bão OR lũ", '"Gia Lai"'):
+            options = SearchOptions(text)
+            _, query = compile_query(options, searcher.reader())
+            own = TermStatistics.of(searcher, query_terms(options, None))
+            plain = execute.run(searcher, query, 10)
+            assert execute.run(searcher, query, 10, stats=own) == plain
+            doubled = replace(own, documents=own.documents * 2)  # other counts: other idf and lengths
+            bigger = execute.run(searcher, query, 10, stats=doubled)
+            assert bigger.total == plain.total and bigger.scores != plain.scores
+            assert execute.run(searcher, query, 10) == plain

@@ -90,6 +90,18 @@ def test_bench_reads_a_tar_gz_corpus_once_and_measures_kept_indexes(tmp_path):
     assert measured.returncode == 0, measured.stderr
     assert "extracting" not in measured.stderr and "warning" not in measured.stderr
     assert "| 43 |" in measured.stdout and "0 of 10 queries differ" in measured.stdout
+    minutes = ["--exactness", "25", "--exactness-minutes", "10"]
+    checked = script("bench.py", *corpora, "--sizes", "43", "--workdir", str(work), *minutes, "--exactness-only")
+    assert checked.returncode == 0, checked.stderr
+    report = json.loads(checked.stdout)
+    assert report["queries"] == 25 and report["differing"] == 0
+    assert report["by_kind"] == {
+        "with diacritics": 5,
+        "without diacritics": 5,
+        "--any headline": 5,
+        "in a category": 5,
+        "without, in a category": 5,
+    }
 
 
 def test_evaluate_runs_on_a_slice():
