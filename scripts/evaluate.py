@@ -20,17 +20,24 @@ questions   Questions people type (scripts/data/questions.tsv, written by hand, 
 similar     Each sampled article is cut in two; the second halves are indexed among
             the rest of the corpus and the first half asks for similar articles:
             how often the other half comes first (P@1), MRR@10, and the latency of
-            `similar ID` on that index.
+            `similar ID` on that index; for the current key terms and those before
+            (SIMILAR_BEFORE), in turns.
 accents     Diacritics restored from the index's vocabulary (searchidx.restore) on the
             known-item headlines with their marks stripped: the share of syllables
             and of whole headlines restored exactly, beside pyvi's
             ViUtils.add_accents; known-item MRR@10 with diacritics and without,
             restoration on and off; and what restoring costs a search (median ms,
-            beside the same search unrestored). --accents-index PATH takes the
+            beside the same search unrestored). Also headlines with the marks of
+            about half their syllables stripped (a query typed with only some):
+            accuracy as typed, with all marks stripped and restored, and restored
+            keeping the typed marks; their MRR@10 restored and not; and the
+            fully marked headlines restored (what restoring damages: should be all
+            right). --accents-index PATH takes the
             vocabulary from another index for the accuracy figures (read only).
 topics      On VNTC (10 topics): the share of the top 10 similar articles in the
-            article's own topic (precision@10) per topic, beside random articles
-            (the topic prior) and plain Whoosh's more_like_this.
+            article's own topic (precision@10) per topic, beside the key terms
+            before (SIMILAR_BEFORE), random articles (the topic prior) and plain
+            Whoosh's more_like_this; and `similar ID` latency, old and new in turns.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
@@ -58,6 +66,7 @@ from bench import articles, percentile  # noqa: E402
 
 from searchidx import Article, Index, restore  # noqa: E402
 from searchidx import querying as search_module  # noqa: E402
+from searchidx import similar as similar_module  # noqa: E402
 from searchidx.analysis import canonical_tone, fold, normalize  # noqa: E402
 from searchidx.generations import open_generation  # noqa: E402
 
@@ -84,16 +93,16 @@ def score(run: Callable[[str], list[str]], queries: list[tuple[str, str]]) -> di
 
 
 @contextlib.contextmanager
-def settings(**values: object) -> Iterator[None]:
-    """searchidx.querying's module settings changed for the duration."""
-    saved = {k: getattr(search_module, k) for k in values}
+def settings(module: ModuleType = search_module, **values: object) -> Iterator[None]:
+    """A module's settings (searchidx.querying's unless told) changed for the duration."""
+    saved = {k: getattr(module, k) for k in values}
     for k, v in values.items():
-        setattr(search_module, k, v)
+        setattr(module, k, v)
     try:
         yield
     finally:
         for k, v in saved.items():
-            setattr(search_module, k, v)
+            setattr(module, k, v)
 
 
 #: The matching rule before long queries needed only most of their words.
@@ -192,15 +201,25 @@ def syllables(text: str) -> list[str]:
     return [canonical_tone(s.lower()) for s in re.findall(r"[^\W\d_]+", normalize(text).text)]
 
 
-def restoration_accuracy(restorer: Callable[[str], str], titles: list[str]) -> dict[str, float]:
-    """Shares of syllables and of whole titles restored exactly from their stripped
-    form; a restoration with another number of syllables counts as all wrong."""
+def half_marked(title: str, seed: int) -> str:
+    """The title with the marks of about half its syllables stripped (the same half
+    on every run): a query typed with only some diacritics."""
+    rng = random.Random(f"{seed}:{title}")
+    return re.sub(r"[^\W\d_]+", lambda m: m.group() if rng.random() < 0.5 else strip_marks(m.group()), title)
+
+
+def restoration_accuracy(
+    restorer: Callable[[str], str], titles: list[str], typed: Callable[[str], str] = strip_marks
+) -> dict[str, float]:
+    """Shares of syllables and of whole titles restored exactly from their ``typed``
+    form (marks stripped); a restoration with another number of syllables counts as
+    all wrong."""
     right = total = whole = misaligned = 0
     times = []
     for title in titles:
         wanted = syllables(title)
         started = time.perf_counter()
-        got = syllables(restorer(strip_marks(title)))
+        got = syllables(restorer(typed(title)))
         times.append((time.perf_counter() - started) * 1000)
         if len(got) != len(wanted):
             misaligned += 1
@@ -223,10 +242,11 @@ def pyvi_accents(add_accents: Callable[[str], str], text: str) -> str:
 
 
 def accents(
-    corpus: Path, sample_size: int, limit: int, workers: int, work: Path, rng: random.Random, vocabulary: Path | None
+    corpus: Path, sample_size: int, limit: int, workers: int, work: Path, seed: int, vocabulary: Path | None
 ) -> dict:
     from pyvi import ViUtils
 
+    rng = random.Random(seed)
     bodies = [replace(a, title="", sapo="") for a in articles([corpus], limit)]
     sample = rng.sample([a for a in articles([corpus], limit) if a.title and a.body], sample_size)
     key = f"{corpus}:{limit}"
@@ -243,8 +263,22 @@ def accents(
         "searchidx.restore": restoration_accuracy(lambda t: restore.restore_text(vocab, t).text, titles),
         "pyvi add_accents": restoration_accuracy(lambda t: pyvi_accents(ViUtils.add_accents, t), titles),
     }  # fmt: skip
+    some = {t: half_marked(t, seed) for t in titles}
+    out["half the syllables marked"] = {
+        "as typed (not restored)": restoration_accuracy(lambda t: t, titles, some.__getitem__),
+        "marks stripped and restored": restoration_accuracy(
+            lambda t: restore.restore_text(vocab, strip_marks(t)).text, titles, some.__getitem__
+        ),
+        "restored, typed marks kept": restoration_accuracy(
+            lambda t: restore.restore_text(vocab, t).text, titles, some.__getitem__
+        ),
+        "all marks typed, restored": restoration_accuracy(
+            lambda t: restore.restore_text(vocab, t).text, titles, lambda t: t
+        ),
+    }
     with_marks = [(as_free_text(a.title), a.id) for a in sample]
     without = [(strip_marks(q), doc_id) for q, doc_id in with_marks]
+    half = [(half_marked(q, seed), doc_id) for q, doc_id in with_marks]
 
     def run(match_any: bool, restored: bool) -> Callable[[str], list[str]]:
         return lambda q: [
@@ -256,6 +290,8 @@ def accents(
             "with diacritics": score(run(match_any, True), with_marks),
             "without diacritics, not restored": score(run(match_any, False), without),
             "without diacritics, restored": score(run(match_any, True), without),
+            "half the syllables marked, not restored": score(run(match_any, False), half),
+            "half the syllables marked, restored": score(run(match_any, True), half),
         }
     out["cost"] = restoration_cost(ours, [q for q, _ in without])
     return out
@@ -319,6 +355,26 @@ def halves(article: Article) -> tuple[str, str]:
     return " ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2 :])
 
 
+#: similar before 2026-12: tf-idf (linear term frequency), 25 terms, at most in 8% of
+#: the articles, single letters allowed, matched in leads and bodies; beside the
+#: current method in one run.
+SIMILAR_BEFORE = {
+    "K1": 1e9,
+    "KEY_TERMS": 25,
+    "COMMON_DF": 0.08,
+    "MIN_LETTERS": 1,
+    "MATCH_FIELDS": {"sapo": 1.0, "body": 1.0},
+}
+SIMILAR_METHODS = {"searchidx": {}, "searchidx before (tf-idf, 25 terms)": SIMILAR_BEFORE}
+
+
+def similar_ids(
+    index: Index, method: dict[str, object], doc_id: str | None = None, text: str | None = None
+) -> list[str]:
+    with settings(similar_module, **method):
+        return [h.id for h in index.similar(doc_id, text=text, limit=10, snippets=False).hits]
+
+
 def split_halves(corpus: Path, sample_size: int, limit: int, workers: int, work: Path, rng: random.Random) -> dict:
     everything = list(articles([corpus], limit))
     chosen = {a.id for a in rng.sample([a for a in everything if len(a.body.split()) >= 80], sample_size)}
@@ -331,22 +387,27 @@ def split_halves(corpus: Path, sample_size: int, limit: int, workers: int, work:
             indexed.append(Article(id=a.id, body=second))
         else:
             indexed.append(a)
-    index = Index(work / "halves")
-    index.add(indexed, rebuild=True, workers=workers)
-    ranks = [
-        reciprocal_rank([h.id for h in index.similar(text=text, limit=10, snippets=False).hits], doc_id)
-        for doc_id, text in firsts.items()
-    ]
-    times = []
-    for doc_id in list(chosen)[:200]:
-        started = time.perf_counter()
-        index.similar(doc_id)
-        times.append((time.perf_counter() - started) * 1000)
-    return {
-        "articles": len(indexed), "queries": len(firsts),
-        "p@1": sum(r == 1.0 for r in ranks) / len(ranks), "mrr@10": statistics.mean(ranks),
-        "similar_id_latency_ms": {"median": statistics.median(times), "p95": percentile(times, 0.95)},
-    }  # fmt: skip
+    key = f"{corpus}:{limit}:{sample_size}:{sorted(chosen)[:3]}"
+    index = Index(build_once(work / "halves", lambda d: Index(d).add(indexed, rebuild=True, workers=workers), key))
+    out: dict[str, object] = {"articles": len(indexed), "queries": len(firsts)}
+    for name, method in SIMILAR_METHODS.items():
+        ranks = [reciprocal_rank(similar_ids(index, method, text=text), doc_id) for doc_id, text in firsts.items()]
+        out[name] = {"p@1": sum(r == 1.0 for r in ranks) / len(ranks), "mrr@10": statistics.mean(ranks)}
+    out["similar_id_latency_ms"] = similar_latency(index, sorted(chosen)[:200])
+    return out
+
+
+def similar_latency(index: Index, ids: list[str]) -> dict[str, dict[str, float]]:
+    """``similar ID`` as the CLI runs it (snippets on), each method in turn on each
+    article, so that all see the same load."""
+    times: dict[str, list[float]] = {name: [] for name in SIMILAR_METHODS}
+    for doc_id in ids:
+        for name, method in SIMILAR_METHODS.items():
+            with settings(similar_module, **method):
+                started = time.perf_counter()
+                index.similar(doc_id)
+                times[name].append((time.perf_counter() - started) * 1000)
+    return {name: {"median": statistics.median(ts), "p95": percentile(ts, 0.95)} for name, ts in times.items()}
 
 
 # --- topic precision on VNTC -----------------------------------------------------------
@@ -355,16 +416,16 @@ def split_halves(corpus: Path, sample_size: int, limit: int, workers: int, work:
 def topic_precision(corpus: Path, sample_size: int, limit: int, workers: int, work: Path, rng: random.Random) -> dict:
     everything = [a for a in articles([corpus], limit) if a.category]
     category = {a.id: a.category for a in everything}
-    index, plain = Index(work / "vntc"), work / "vntc-plain"
-    index.add(everything, rebuild=True, workers=workers)
-    plain_whoosh.build(plain, everything)
+    key = f"{corpus}:{limit}"
+    index = Index(build_once(work / "vntc", lambda d: Index(d).add(everything, rebuild=True, workers=workers), key))
+    plain = build_once(work / "vntc-plain", lambda d: plain_whoosh.build(d, everything), key)
     baseline = plain_whoosh.PlainSearch(plain)
     sample = rng.sample(everything, sample_size)
     per: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for a in sample:
-        ours = [h.id for h in index.similar(a.id, limit=10, snippets=False).hits]
-        theirs = baseline.more_like_this(a.id, limit=10)
-        for name, ids in (("searchidx", ours), ("plain_whoosh_more_like_this", theirs)):
+        found = {name: similar_ids(index, method, a.id) for name, method in SIMILAR_METHODS.items()}
+        found["plain_whoosh_more_like_this"] = baseline.more_like_this(a.id, limit=10)
+        for name, ids in found.items():
             if ids:
                 per[name][a.category].append(sum(category[i] == a.category for i in ids) / len(ids))
     counts = Counter(category.values())
@@ -373,6 +434,7 @@ def topic_precision(corpus: Path, sample_size: int, limit: int, workers: int, wo
     out: dict[str, dict] = {"articles": total, "queries": sample_size, "random (topic prior)": {}}
     sampled = Counter(a.category for a in sample)
     out["random (topic prior)"] = {"overall": sum(prior[c] * n for c, n in sampled.items()) / sample_size, **prior}
+    out["similar_id_latency_ms"] = similar_latency(index, [a.id for a in sample[:200]])
     for name, by_cat in per.items():
         out[name] = {"overall": statistics.mean(v for vs in by_cat.values() for v in vs)}
         out[name].update({c: statistics.mean(vs) for c, vs in sorted(by_cat.items())})
@@ -413,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(report["known-item"], ensure_ascii=False, indent=1), flush=True)
         if "accents" in parts:
             report["accents"] = accents(
-                args.corpus, args.queries, args.limit, args.workers, work, random.Random(args.seed), args.accents_index
+                args.corpus, args.queries, args.limit, args.workers, work, args.seed, args.accents_index
             )
             print(json.dumps(report["accents"], ensure_ascii=False, indent=1), flush=True)
         if "questions" in parts:

@@ -273,6 +273,16 @@ def _marked(text: str, spans: Iterable[tuple[int, int]], style: dict) -> str:  #
     return "".join(out)
 
 
+#: Key terms listed by ``similar --explain`` (the JSON output has them all).
+SHOWN_TERMS = 25
+
+
+def _first(count: int, items: list[str]) -> str:
+    """The first ``count`` items, and how many more there are."""
+    more = f" … and {len(items) - count} more" if len(items) > count else ""
+    return ", ".join(items[:count]) + more
+
+
 def _hit_text(hit: Hit | SimilarHit) -> str:
     from searchidx.results import SimilarHit
 
@@ -287,7 +297,7 @@ def _hit_text(hit: Hit | SimilarHit) -> str:
     if isinstance(hit, SimilarHit) and hit.duplicates:
         lines.append(_printable(f"     (+{len(hit.duplicates)} near-duplicate(s): {', '.join(hit.duplicates)})"))
     if isinstance(hit, SimilarHit) and hit.shared_terms:
-        lines.append(_printable(f"     shares: {', '.join(hit.shared_terms)}"))
+        lines.append(_printable(f"     shares: {_first(SHOWN_TERMS, hit.shared_terms)}"))
     return "\n".join(lines)
 
 
@@ -378,7 +388,7 @@ def print_results(
         click.echo(f"Showing results for: {_style(results.restored, bold=True)}")
         click.echo(f"Search instead for: {_printable(results.query)}" + click.style("  (--no-restore)", dim=True))
     if isinstance(results, SimilarResults) and results.key_terms:
-        click.echo(_printable("key terms: " + ", ".join(f"{t} {w:.2f}" for t, w in results.key_terms)))
+        click.echo(_printable("key terms: " + _first(SHOWN_TERMS, [f"{t} {w:.2f}" for t, w in results.key_terms])))
     if isinstance(results, SimilarResults) and results.source_duplicates:
         click.echo(_printable(f"near-copies of this article left out: {', '.join(results.source_duplicates)}"))
     for hit in hits:

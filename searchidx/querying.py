@@ -6,7 +6,8 @@ the form the user typed it; long queries (questions, pasted headlines) need only
 of their meaningful syllables (``matching_rule``). A query typed with diacritics matches exactly those
 words (tone placement, case and Unicode form aside): "bão" (storm) must not drown in
 "báo" (newspaper). A query typed without any diacritics matches the folded forms, so
-"ha noi" finds "Hà Nội".
+"ha noi" finds "Hà Nội"; so does one typed with only some ("ha nội") when the marks it
+lacks are restored (``restore``).
 
 Ranking is Whoosh's BM25F over title, sapo and body, with these weights:
 
@@ -191,13 +192,13 @@ def _folded_ngrams(folded: list[str]) -> list[str]:
     return [FOLDED + WORD_JOINER.join(bare[i : i + n]) for n in (2, 3) for i in range(len(bare) - n + 1)]
 
 
-def _typed_terms(text: str) -> tuple[list[tuple[str, str]], bool, list[str]]:
-    """A query text's (exact, folded) syllables, whether it was typed with
-    diacritics, and the form of each syllable that must match."""
+def _typed_terms(text: str, folded: bool = False) -> tuple[list[tuple[str, str]], bool, list[str]]:
+    """A query text's (exact, folded) syllables, whether it is matched as typed with
+    diacritics (not when ``folded``), and the form of each syllable that must match."""
     syllables = query_syllables(text)
     if not syllables:
         raise QueryError(f"nothing searchable in {text!r}")
-    accented = has_diacritics(text)
+    accented = has_diacritics(text) and not folded
     return syllables, accented, [exact if accented else folded for exact, folded in syllables]
 
 
@@ -295,12 +296,12 @@ def _at_least(clauses: list[wq.Query], k: int) -> wq.Query:
     return wq.Or(clauses) if k <= 1 else AtLeast(clauses, k)
 
 
-def _text_query(node: Text, reader: IndexReader, match_any: bool, relaxed: bool) -> wq.Query:
+def _text_query(node: Text, reader: IndexReader, match_any: bool, relaxed: bool, folded: bool) -> wq.Query:
     """The syllables ``matching_rule`` asks for must match, in the form the user typed
     (exact with diacritics, folded without); optional syllables, words, the typed
     form and the phrase add to the score."""
     fields = node.fields or TEXT_FIELDS
-    syllables, accented, terms = _typed_terms(node.text)
+    syllables, accented, terms = _typed_terms(node.text, folded)
     rule = matching_rule(terms, match_any, relaxed)
     required = [_any_field(fields, t, reader) for t in rule.terms]
     bonus = [q for t in rule.optional for q in _each_field(fields, t, reader)]
@@ -317,9 +318,9 @@ def _text_query(node: Text, reader: IndexReader, match_any: bool, relaxed: bool)
     return wq.AndMaybe(query, wq.Or(bonus)) if bonus else query
 
 
-def _phrase_query(node: Phrase) -> wq.Query:
+def _phrase_query(node: Phrase, folded: bool) -> wq.Query:
     fields = node.fields or TEXT_FIELDS
-    _, _, terms = _typed_terms(node.text)
+    _, _, terms = _typed_terms(node.text, folded)
     queries = [
         wq.Term(f, terms[0], boost=FIELD_WEIGHTS[f]) if len(terms) == 1 else wq.Phrase(f, terms, boost=FIELD_WEIGHTS[f])
         for f in fields
@@ -331,26 +332,34 @@ def _date_query(start: datetime | None, end: datetime | None) -> wq.Query:
     return wq.DateRange("date", start, end, endexcl=end is not None)
 
 
-def to_whoosh(node: Node, reader: IndexReader, match_any: bool = False, relaxed: bool = False) -> wq.Query:
+def to_whoosh(
+    node: Node, reader: IndexReader, match_any: bool = False, relaxed: bool = False, folded: bool = False
+) -> wq.Query:
+    """``folded``: text matches in its folded form, marks or not (a query whose
+    missing marks were restored: it finds what it would find typed without any)."""
+
+    def sub(n: Node) -> wq.Query:
+        return to_whoosh(n, reader, match_any, relaxed, folded)
+
     if isinstance(node, Text):
-        return _text_query(node, reader, match_any, relaxed)
+        return _text_query(node, reader, match_any, relaxed, folded)
     if isinstance(node, Phrase):
-        return _phrase_query(node)
+        return _phrase_query(node, folded)
     if isinstance(node, Label):
         return wq.Term(key_field(node.field), key(node.value))
     if isinstance(node, DateRange):
         return _date_query(node.start, node.end)
     if isinstance(node, Not):
-        return wq.Not(to_whoosh(node.node, reader, match_any, relaxed))
+        return wq.Not(sub(node.node))
     if isinstance(node, Or) or (isinstance(node, And) and match_any):
-        wanted = [to_whoosh(n, reader, match_any, relaxed) for n in node.nodes if not isinstance(n, Not)]
-        excluded = [to_whoosh(n, reader, match_any, relaxed) for n in node.nodes if isinstance(n, Not)]
+        wanted = [sub(n) for n in node.nodes if not isinstance(n, Not)]
+        excluded = [sub(n) for n in node.nodes if isinstance(n, Not)]
         if not wanted:
             return wq.And(excluded)
         either = wq.Or(wanted) if len(wanted) > 1 else wanted[0]
         return wq.And([either, *excluded]) if excluded else either
     if isinstance(node, And):
-        return wq.And([to_whoosh(n, reader, match_any, relaxed) for n in node.nodes])
+        return wq.And([sub(n) for n in node.nodes])
     raise TypeError(node)
 
 
@@ -374,16 +383,16 @@ def match_terms(node: Node | None, units: bool = False, restored: Sequence[str] 
     each quoted phrase; each word of a text clause as pyvi segments it ("bão miền
     Trung": "bão", "miền trung"); a text typed without diacritics, which pyvi
     cannot segment, as its syllables in order ("ha noi"). ``restored`` holds the
-    terms of such a query's restored form (``restore.Restoration.terms``): they are
-    highlighted as if typed, so "ha noi" lights up "Hà Nội", and "nói" only in a
-    text without it."""
+    terms of a query whose diacritics were restored (``restore.Restoration.terms``;
+    it matched folded, as typed without any): they are highlighted as if typed, so
+    "ha noi" lights up "Hà Nội", and "nói" only in a text without it."""
     exact: set[str] = set()
     folded: set[str] = set()
     found: set[tuple[str, ...]] = set()
 
     def walk(n: Node | None) -> None:
         if isinstance(n, (Text, Phrase)):
-            accented = has_diacritics(n.text)
+            accented = has_diacritics(n.text) and not restored
             typed = [e if accented else f for e, f in query_syllables(n.text)]
             (exact if accented else folded).update(typed)
             if units:
@@ -410,12 +419,13 @@ def compile_query(
     options: SearchOptions, reader: IndexReader, relaxed: bool = False, restored: restore.Restoration | None = None
 ) -> tuple[ParsedQuery, wq.Query]:
     """The parsed query and its Whoosh query (every article, for a filter alone);
-    with ``restored``, the exact terms of the restored query score again."""
+    with ``restored``, the text matches folded (as typed without any diacritics)
+    and the exact terms of the restored query score again."""
     parsed = parse(options.query)
     if parsed.node is None:
         if search_filter(options) is None:
             raise QueryError("empty query: give search terms or a filter")
         return parsed, wq.Every()
-    query = to_whoosh(parsed.node, reader, options.match_any, relaxed)
+    query = to_whoosh(parsed.node, reader, options.match_any, relaxed, folded=restored is not None)
     weights = {f: w * RESTORED_WEIGHT for f, w in FIELD_WEIGHTS.items()}
     return parsed, restore.boosted(query, restored, reader, weights)

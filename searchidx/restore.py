@@ -52,6 +52,9 @@ MIN_PAIR = 2
 UNKNOWN_COUNT = 0.5
 #: The counts of a generation serve until the index holds this much more.
 REGROW = 1.2
+#: In a query typed with some diacritics, how much likelier than the syllable as
+#: typed another form must be to replace it (measured: ``scripts/evaluate.py``).
+TYPED_ODDS = 20.0
 
 _TOKEN = re.compile(r"[^\W\d_]+|\S")  # letter runs; any other character breaks a run
 _SYLLABLE = re.compile(r"[^\W\d_]+")
@@ -195,13 +198,23 @@ class Restoration:
     terms: tuple[str, ...]
 
 
-def restore_syllables(vocab: Vocabulary, folded: Sequence[str]) -> list[str]:
-    """The likeliest accented forms of lower-case folded syllables (Viterbi)."""
+def restore_syllables(vocab: Vocabulary, typed: Sequence[str], marked: bool = False) -> list[str]:
+    """The likeliest accented forms of lower-case syllables (Viterbi). A syllable
+    typed with a diacritic is kept as typed: the user meant that mark. In a text
+    that has some (``marked``), a syllable typed bare is taken as meant bare unless
+    another form is ``TYPED_ODDS`` times likelier ("ha nội", but not "thi vị")."""
     paths: dict[str | None, tuple[float, list[str]]] = {None: (0.0, [])}
-    for syllable in folded:
+    typed_bonus = math.log(TYPED_ODDS) if marked else 0.0
+    for syllable in typed:
+        if has_diacritics(syllable):
+            forms: tuple[str, ...] = (canonical_tone(syllable),)
+        else:
+            forms = vocab.forms.get(syllable, (syllable,))
+            forms += (syllable,) if marked and syllable not in forms else ()
         step: dict[str | None, tuple[float, list[str]]] = {}
-        for form in vocab.forms.get(syllable, (syllable,)):
-            cost, path = min((c + vocab.cost(prev, form), p) for prev, (c, p) in paths.items())
+        for form in forms:
+            bonus = typed_bonus if form == syllable else 0.0
+            cost, path = min((c + vocab.cost(prev, form) - bonus, p) for prev, (c, p) in paths.items())
             step[form] = (cost, [*path, form])
         paths = step
     return min(paths.values())[1]
@@ -224,13 +237,15 @@ def _restore_spans(vocab: Vocabulary, text: str, spans: list[tuple[int, int]]) -
     out: list[str] = []
     terms: list[str] = []
     done = 0
+    marked = any(has_diacritics(text[s:e]) for s, e in spans)
     for run in _runs(text, spans):
         typed = [text[s:e] for s, e in run]
-        restored = restore_syllables(vocab, [t.lower() for t in typed])
+        restored = restore_syllables(vocab, [t.lower() for t in typed], marked)
         terms += restored + _ngrams(restored)
-        shown = _names(vocab, restored) if all(t.islower() for t in typed) else restored
+        # names capitalised only where the user typed neither case nor marks
+        shown = _names(vocab, restored) if all(t.islower() and not has_diacritics(t) for t in typed) else restored
         for (start, end), form, as_typed in zip(run, shown, typed, strict=True):
-            out.append(text[done:start] + _cased(form, as_typed))
+            out.append(text[done:start] + (as_typed if has_diacritics(as_typed) else _cased(form, as_typed)))
             done = end
     out.append(text[done:])
     return Restoration("".join(out), tuple(dict.fromkeys(terms)))
@@ -280,15 +295,16 @@ def _query_spans(query: str) -> list[tuple[int, int]]:
 
 
 def restore_query(searcher: Searcher, query: str) -> Restoration | None:
-    """The query with its diacritics restored, or None: when the user typed any
-    diacritic (they meant what they typed) or restoring changes nothing."""
+    """The query with the diacritics it lacks restored ("ha nội": "hà nội"), or None
+    when restoring changes nothing. Marks the user typed are kept: they constrain
+    the syllables around them."""
     return restore_with(lambda: vocabulary(searcher), query)
 
 
 def restore_with(vocab: Callable[[], Vocabulary], query: str) -> Restoration | None:
     """``restore_query`` with a given vocabulary (asked for only when needed)."""
     query = normalize(query).text
-    if has_diacritics(query) or not _SYLLABLE.search(query):
+    if not any(not has_diacritics(s) for s in _SYLLABLE.findall(query)):
         return None
     restored = _restore_spans(vocab(), query, _query_spans(query))
     return restored if restored.text.lower() != query.lower() else None

@@ -39,9 +39,69 @@ def test_real_news_words_are_restored_from_a_real_index(vietnews_index, typed, r
     assert vietnews_index.search(typed).restored == restored
 
 
-@pytest.mark.parametrize("query", ["Hà Nội", "ha nội", "bão", "thi đua Gia Lai"])
-def test_a_query_with_any_diacritic_is_never_restored(sample_index, query):
+@pytest.mark.parametrize("query", ["Hà Nội", "bão", "thi đua Gia Lai", "Hoàng Anh Gia Lai"])
+def test_a_query_whose_unmarked_syllables_are_already_likeliest_is_not_restored(sample_index, query):
     assert sample_index.search(query).restored is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "restored"),
+    [("ha nội", "hà nội"), ("Ha Nội", "Hà Nội"), ("hà noi", "hà nội"), ("bao số 3", "bão số 3")],
+)
+def test_a_query_with_some_diacritics_gets_the_ones_it_lacks(sample_index, typed, restored):
+    assert sample_index.search(typed).restored == restored
+
+
+@pytest.mark.parametrize(
+    ("typed", "restored"),
+    [("cong an tỉnh", "công an tỉnh"), ("khởi to", "khởi tố"), ("xe máy bi tai nan", "xe máy bị tai nạn")],
+)
+def test_real_news_queries_with_some_diacritics_are_completed(vietnews_index, typed, restored):
+    assert vietnews_index.search(typed).restored == restored
+
+
+def test_a_typed_mark_is_kept_even_against_the_likelier_form(vietnews_index):
+    """ "nói" (to say) is rarer after "hà" than "nội" is, but the user typed it."""
+    with SearcherPool(vietnews_index.path).acquire() as snapshot:
+        vocab = restore.vocabulary(snapshot.searcher)
+    assert restore.restore_syllables(vocab, ["ha", "noi"]) == ["hà", "nội"]
+    assert restore.restore_syllables(vocab, ["ha", "nói"]) == ["hà", "nói"]
+    assert restore.restore_text(vocab, "ha nói").text == "hà nói"
+
+
+@pytest.mark.parametrize(
+    "headline",
+    ["Hoa sữa vẫn luôn thi vị dưới lăng kính của người nghệ sĩ", "cá sấu mang thai"],
+)
+def test_a_syllable_typed_bare_among_marked_ones_stays_bare_unless_far_likelier(vietnews_index, headline):
+    """ "thi" and "mang" are words of their own, though "thì" and "mạng" are
+    commoner: among typed marks they stay as typed."""
+    with SearcherPool(vietnews_index.path).acquire() as snapshot:
+        vocab = restore.vocabulary(snapshot.searcher)
+    assert restore.restore_text(vocab, headline).text == headline
+    assert vietnews_index.search(headline).restored is None
+
+
+def test_some_diacritics_find_every_article_the_folded_query_finds(vietnews_index):
+    """Matching is the folded query's, ranking the restored form's: "ha nội" typed
+    with one mark finds "Hà Nội" (which, matched as typed, it would not)."""
+    for typed, folded in [("ha nội", "ha noi"), ("xe máy bi tai nan", "xe may bi tai nan")]:
+        partial = vietnews_index.search(typed, limit=10, snippets=False)
+        plain = vietnews_index.search(folded, limit=10, snippets=False, restore=False)
+        literal = vietnews_index.search(typed, limit=10, snippets=False, restore=False)
+        assert partial.restored is not None and literal.restored is None
+        assert partial.total == plain.total > literal.total
+        first = vietnews_index.show(partial.hits[0].id)
+        restored_words = normalize(partial.restored).text.lower().split()
+        text = normalize(f"{first.title} {first.sapo} {first.body}").text.lower()
+        assert all(word in text for word in restored_words)
+
+
+def test_some_diacritics_highlight_what_they_match(vietnews_index):
+    """ "ha" matched folded is highlighted where it is "Hà", not only where it is "ha"."""
+    hits = vietnews_index.search("ha nội", limit=3).hits
+    marked = {normalize(h.snippet[s:e]).text.lower() for h in hits for s, e in h.highlights}
+    assert marked & {"hà", "hà nội"}
 
 
 def test_a_query_already_in_its_likeliest_form_shows_no_restoration(sample_index):
@@ -133,3 +193,10 @@ def test_a_damaged_vocabulary_file_is_counted_again_not_an_error(sample_index, t
     restore._cache.clear()  # as a new process would
     assert Index(copy).search("ha noi").restored == "Hà Nội"
     assert restore._load(generation, documents=1) is not None  # counted and written again
+
+
+def test_the_cli_shows_the_completed_query_and_the_one_typed(sample_index):
+    out = CliRunner().invoke(main, ["search", "ha nội", "--index", str(sample_index.path)])
+    assert out.exit_code == 0, out.output
+    assert "Showing results for: hà nội" in out.output
+    assert "Search instead for: ha nội" in out.output

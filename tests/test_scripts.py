@@ -107,10 +107,13 @@ def test_bench_reads_a_tar_gz_corpus_once_and_measures_kept_indexes(tmp_path):
 def test_evaluate_runs_on_a_slice():
     needs_shared(VIETNEWS)
     result = script(
-        "evaluate.py", "--parts", "known-item,similar", "--limit", "120", "--queries", "20", "--similar-queries", "10"
-    )
+        "evaluate.py", "--parts", "known-item,accents,similar", "--limit", "120", "--queries", "20",
+        "--similar-queries", "10",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert '"mrr@10"' in result.stdout and '"p@1"' in result.stdout and '"whole_system"' in result.stdout
+    assert '"half the syllables marked, restored"' in result.stdout
+    assert '"searchidx before (tf-idf, 25 terms)"' in result.stdout
 
 
 def test_rebuild_script_swaps_in_a_new_index_and_keeps_the_old_one_on_failure(tmp_path):

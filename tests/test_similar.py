@@ -7,6 +7,7 @@ import json
 import pytest
 
 from searchidx import Article, Index
+from searchidx import similar as similar_module
 from searchidx.errors import QueryError, UnknownArticle
 from searchidx.fingerprint import clusters, signature, similarity
 
@@ -73,6 +74,23 @@ def test_explain_shows_key_terms_and_what_each_result_shares(sample_index):
     terms = [t for t, _ in results.key_terms]
     assert "vàng" in terms[:3]
     assert all(set(h.shared_terms) <= set(terms) and h.shared_terms for h in results.hits)
+
+
+def test_key_terms_are_words_not_single_letters_and_weighed_heaviest_first(vietnews_index):
+    """vietnews-val-000009 has initials and abbreviations ("a", "h", "n", "t", "đ"):
+    none of them is a key term; words of several syllables lead."""
+    results = vietnews_index.similar("vietnews-val-000009", explain=True, limit=3)
+    terms = [t for t, _ in results.key_terms]
+    weights = [w for _, w in results.key_terms]
+    assert terms and all(len(t.replace(" ", "")) > 1 for t in terms)
+    assert weights == sorted(weights, reverse=True) and weights[-1] > 0
+    assert sum(" " in t for t in terms[:10]) >= 5
+
+
+def test_a_term_repeated_in_the_article_counts_less_than_its_mentions():
+    """Saturated term frequency (BM25's k1): ten mentions weigh less than ten times one."""
+    assert similar_module._saturated(10.0) < 3 * similar_module._saturated(1.0)
+    assert similar_module._saturated(2.0) > similar_module._saturated(1.0)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "và của là các có được cho với"])
