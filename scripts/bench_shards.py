@@ -3,6 +3,7 @@
 what N shards on N machines would give, from the measured costs.
 
     python scripts/bench_shards.py --articles 3000 --queries 60 --json scripts/results/bench_shards.json
+    python scripts/bench_shards.py --articles 0 --corpus A.jsonl.gz B.jsonl.gz VNTC_FOLDER --workdir DIR
 
 Queries are the first words of titles of articles in the corpus. Each query runs on
 the whole index, on the sharded one and on each shard alone (in this process, as
@@ -26,7 +27,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from searchidx import Index
+from searchidx import Article, Index
+from searchidx.corpus import read_corpus
 from searchidx.sharded import ShardedIndex, index_shards
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,17 +59,31 @@ def _timed(call: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def measure(corpus: Path, articles: int, queries: int, workdir: Path, build_only: bool = False) -> dict[str, object]:
-    data, texts = _slice(corpus, articles, workdir / "slice.jsonl")
+def _everything(corpora: list[Path]) -> tuple[list[Path], list[str]]:
+    """Every article of the corpora (any format searchidx reads), and queries from
+    their titles."""
+    titles = (r.title for r in read_corpus(corpora) if isinstance(r, Article))
+    return corpora, [" ".join(t.split()[:3]) for t in titles if len(t.split()) >= 3]
+
+
+def measure(
+    corpora: list[Path], articles: int, queries: int, workdir: Path, build_only: bool = False
+) -> dict[str, object]:
+    if articles:
+        (corpus,) = corpora
+        data, texts = _slice(corpus, articles, workdir / "slice.jsonl")
+        paths = [data]
+    else:
+        paths, texts = _everything(corpora)
     texts = texts[:: max(1, len(texts) // queries)][:queries]
     whole_build = split_build = 0.0
     if not (workdir / "whole").exists():  # a --workdir kept from an earlier run is reused
         started = time.perf_counter()
-        Index(workdir / "whole").index_paths([data], rebuild=True, workers=2)
+        Index(workdir / "whole").index_paths(paths, rebuild=True, workers=2)
         whole_build = time.perf_counter() - started
     if not (workdir / "split").exists():
         started = time.perf_counter()
-        index_shards(workdir / "split", [data], 2, rebuild=True, workers=2)
+        index_shards(workdir / "split", paths, 2, rebuild=True, workers=2)
         split_build = time.perf_counter() - started
     if build_only:
         return {"articles": articles, "build_s": {"whole": round(whole_build, 1), "2 shards": round(split_build, 1)}}
@@ -85,6 +101,8 @@ def measure(corpus: Path, articles: int, queries: int, workdir: Path, build_only
                 took = _timed(lambda index=index, text=text: index.search(text, facets=True))  # type: ignore[misc]
                 if not warm:
                     times[name].append(took)
+    with Index.open(workdir / "whole") as whole:
+        articles = whole.stats().documents
     out: dict[str, object] = {"articles": articles, "queries": len(texts), "build_s": {}}
     out["build_s"] = {"whole": round(whole_build, 1), "2 shards": round(split_build, 1)}
     out.update({name: _summary(ts) for name, ts in times.items()})
@@ -111,8 +129,12 @@ def _model(times: dict[str, list[float]]) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
-    parser.add_argument("--articles", type=int, default=22642)
+    parser.add_argument(
+        "--corpus", type=Path, nargs="+", default=[CORPUS], help="one JSON Lines file, or with --articles 0 any corpora"
+    )
+    parser.add_argument(
+        "--articles", type=int, default=22642, help="the first N of the corpus (0: all of every corpus)"
+    )
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument(
         "--workdir", type=Path, help="keep the indexes here, and reuse them (default: a temporary directory)"
@@ -120,8 +142,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--build-only", action="store_true", help="build the indexes in --workdir, measure nothing")
     args = parser.parse_args()
-    if not args.corpus.exists():
-        sys.exit(f"bench_shards: {args.corpus} is not here")
+    missing = [c for c in args.corpus if not c.exists()]
+    if missing:
+        sys.exit(f"bench_shards: {missing[0]} is not here")
+    if args.articles and len(args.corpus) > 1:
+        sys.exit("bench_shards: --articles N takes one corpus; --articles 0 takes all of several")
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
