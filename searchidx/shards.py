@@ -35,7 +35,7 @@ from searchidx.querying import SearchOptions, compile_query, match_terms, search
 from searchidx.readers import SearcherPool
 from searchidx.results import Hit, SimilarHit, make_hit
 from searchidx.schema import TEXT_FIELDS, article_id
-from searchidx.similar import Candidate, KeyTerm, similar_hit
+from searchidx.similar import Candidate, KeyTerm, highlighted, similar_hit
 from searchidx.suggest import suggest
 
 #: The file that lists a sharded index's shards, in the directory that holds them.
@@ -277,7 +277,11 @@ def task_similar_page(
     """The "more like this" hits (rank, candidate) this shard holds."""
     with _pool(path).acquire() as snapshot:
         searcher = snapshot.searcher
-        return [similar_hit(searcher, _docnum(searcher, c.id), rank, c, terms, options, explain) for rank, c in wanted]
+        highlight = highlighted(terms, options)
+        return [
+            similar_hit(searcher, _docnum(searcher, c.id), rank, c, terms, highlight, options, explain)
+            for rank, c in wanted
+        ]
 
 
 def task_stored(path: str, doc_id: str) -> dict[str, Any] | None:

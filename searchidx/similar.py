@@ -40,6 +40,7 @@ from searchidx.query import Text
 from searchidx.querying import FIELD_WEIGHTS, SearchOptions, match_terms, search_filter
 from searchidx.results import SimilarHit, SimilarResults, make_hit
 from searchidx.schema import TEXT_FIELDS
+from searchidx.snippets import MatchTerms
 
 KEY_TERMS = 100
 COMMON_DF = 0.15  # a term in more than 15% of the articles says little about any one
@@ -155,9 +156,15 @@ def folded(candidates: list[Candidate], own: bytes, keep_duplicates: bool) -> tu
     return kept, source_copies
 
 
+def highlighted(terms: list[KeyTerm], options: SearchOptions) -> MatchTerms | None:
+    """What the hits' snippets highlight: the key terms (made once for a page: its
+    pattern of up to ``KEY_TERMS`` alternatives costs more to build than to use)."""
+    return match_terms(Text(" ".join(k.label for k in terms))) if options.snippets else None
+
+
 def similar_hit(
-    searcher: Searcher, docnum: int, rank: int, candidate: Candidate, terms: list[KeyTerm], options: SearchOptions,
-    explain: bool,
+    searcher: Searcher, docnum: int, rank: int, candidate: Candidate, terms: list[KeyTerm],
+    highlight: MatchTerms | None, options: SearchOptions, explain: bool,
 ) -> SimilarHit:  # fmt: skip
     """A kept candidate as a hit; with ``explain``, the key terms it shares."""
     shared: list[str] = []
@@ -166,7 +173,6 @@ def similar_hit(
             text for _, text in execute.terms_in(searcher, docnum, [(f, k.term) for k in terms for f in MATCH_FIELDS])
         }
         shared = [k.label for k in terms if k.term in matched]
-    highlight = match_terms(Text(" ".join(k.label for k in terms))) if options.snippets else None
     return SimilarHit(
         **vars(make_hit(searcher, docnum, rank, candidate.score, highlight, options.snippet_chars)),
         duplicates=candidate.duplicates,
@@ -212,8 +218,9 @@ def similar(
     candidates = [Candidate(d, s, fingerprints[d], ids[d]) for d, s in zip(ranked.docnums, ranked.scores, strict=True)]
     kept, source_copies = folded(candidates, signature(article.text), keep_duplicates)
     window = kept[options.offset : options.offset + options.limit]
+    highlight = highlighted(terms, options)
     hits = [
-        similar_hit(searcher, c.where, rank, c, terms, options, explain)
+        similar_hit(searcher, c.where, rank, c, terms, highlight, options, explain)
         for rank, c in enumerate(window, options.offset + 1)
     ]
     return similar_results(article, ranked.total, hits, terms, source_copies, started)
