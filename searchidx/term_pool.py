@@ -79,7 +79,7 @@ class TermPool:
         runs = [*(self._read_run(name) for name in self._runs), in_memory]  # the latest documents last
         merged = heapq.merge(*runs, key=lambda term: (term.field, term.text))
         for _, parts in itertools.groupby(merged, key=lambda term: (term.field, term.text)):
-            yield self._ordered(_joined(list(parts)))
+            yield _joined(list(parts))
 
     def cleanup(self) -> None:
         for name in self._runs:
@@ -88,16 +88,8 @@ class TermPool:
         self._runs = []
 
     def _ordered(self, postings: TermList) -> TermList:
-        """The list in document order, then weight and positions (Whoosh's tuple
-        order), if any document came out of order."""
-        if (postings.field, postings.text) not in self._unordered:
-            return postings
-        order = sorted(range(len(postings.docs)), key=lambda i: (postings.docs[i], postings.weights[i]))
-        return postings._replace(
-            docs=array("I", (postings.docs[i] for i in order)),
-            weights=array("d", (postings.weights[i] for i in order)),
-            values=[postings.values[i] for i in order],
-        )
+        """The list in document order, if any document came out of order."""
+        return _sorted(postings) if (postings.field, postings.text) in self._unordered else postings
 
     def _save(self) -> None:
         name = f"{len(self._runs)}-{id(self)}.terms"
@@ -126,14 +118,26 @@ def _array(typecode: str, data: bytes) -> array[Any]:
 
 
 def _joined(parts: list[TermList]) -> TermList:
-    """One term's lists from several runs, which hold later documents each."""
+    """One term's lists from several runs (each in document order, and in the
+    order written), in document order."""
     if len(parts) == 1:
         return parts[0]
-    first = parts[0]
-    return first._replace(
+    joined = parts[0]._replace(
         docs=array("I", itertools.chain.from_iterable(p.docs for p in parts)),
         weights=array("d", itertools.chain.from_iterable(p.weights for p in parts)),
         values=list(itertools.chain.from_iterable(p.values for p in parts)),
+    )
+    in_order = all(before.docs[-1] <= after.docs[0] for before, after in itertools.pairwise(parts))
+    return joined if in_order else _sorted(joined)
+
+
+def _sorted(postings: TermList) -> TermList:
+    """The list in document order, then weight (Whoosh's pool sorts whole tuples)."""
+    order = sorted(range(len(postings.docs)), key=lambda i: (postings.docs[i], postings.weights[i]))
+    return postings._replace(
+        docs=array("I", (postings.docs[i] for i in order)),
+        weights=array("d", (postings.weights[i] for i in order)),
+        values=[postings.values[i] for i in order],
     )
 
 

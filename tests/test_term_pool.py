@@ -103,3 +103,24 @@ def test_a_merge_of_segments_writes_what_whoosh_writes(documents, tmp_path: Path
         assert len(ix._segments()) == 1
         merged[name] = _files(folder)
     assert merged["pool"] == merged["whoosh"]
+
+
+def test_a_merge_spilled_to_run_files_gives_the_same_postings(documents, tmp_path: Path) -> None:
+    """Merged segments' postings arrive term by term, segment after segment; split
+    over run files, each term's list is still joined in document order."""
+    postings = {}
+    for name, limit in (("whoosh", None), ("pool", 40_000)):
+        folder = tmp_path / name
+        folder.mkdir()
+        ix = FileStorage(str(folder)).create_index(schema())
+        for part in (documents[:12], documents[12:]):
+            writer = SegmentWriter(ix, compound=False)
+            for doc in part:
+                writer.add_document(**doc)
+            writer.commit(merge=False)
+        merging = SegmentWriter(ix, compound=False) if limit is None else _CapturingWriter(ix, compound=False)
+        if limit is not None:
+            merging.pool.limit = limit
+        merging.commit(optimize=True)
+        postings[name] = _postings(folder)
+    assert postings["pool"] == postings["whoosh"]
