@@ -235,15 +235,16 @@ class Matching:
         return "any" if self.required == 1 else "most"
 
 
-def matching_rule(terms: Sequence[str], match_any: bool, relaxed: bool = False) -> Matching:
+def matching_rule(terms: Sequence[str], match_any: bool, relaxed: bool = False, question: bool = False) -> Matching:
     """Short queries need all their syllables, as they always did. Long ones (questions,
     pasted headlines) need most of their meaningful ones: function and question words
     are optional, and an article may lack half of the rest, as with Elasticsearch's
-    ``minimum_should_match: "8<50%"``. Questions are long from ``SHORT_QUERY`` up, and
-    so is any query that found nothing (``relaxed``)."""
+    ``minimum_should_match: "8<50%"``. Questions (a question word, or a ``question``
+    mark, which is all that shows a question typed without diacritics: "... gi?") are
+    long from ``SHORT_QUERY`` up, and so is any query that found nothing (``relaxed``)."""
     if match_any:
         return Matching(tuple(terms), 1)
-    if len(terms) <= (SHORT_QUERY if relaxed or _asks(terms) else LONG_QUERY):
+    if len(terms) <= (SHORT_QUERY if relaxed or question or _asks(terms) else LONG_QUERY):
         return Matching(tuple(terms), len(terms))
     unique = list(dict.fromkeys(terms))
     meaningful = [t for t in unique if t not in LIGHT_TERMS] or unique
@@ -255,6 +256,10 @@ def _asks(terms: Sequence[str]) -> bool:
     """Whether the query has a question word ("gì", "vì sao", "bao nhieu")."""
     text = f" {' '.join(t.removeprefix(FOLDED) for t in terms)} "
     return any(f" {w} " in text for w in _QUESTIONS)
+
+
+def _question(node: Text) -> bool:
+    return "?" in node.text
 
 
 def describe_matching(node: Node | None, match_any: bool, relaxed: bool = False) -> tuple[str, str]:
@@ -270,7 +275,7 @@ def describe_matching(node: Node | None, match_any: bool, relaxed: bool = False)
                 walk(child)
 
     walk(node)
-    rules = [matching_rule(_typed_terms(t.text)[2], match_any, relaxed) for t in texts]
+    rules = [matching_rule(_typed_terms(t.text)[2], match_any, relaxed, _question(t)) for t in texts]
     if not rules:
         return "", ""
     if match_any:
@@ -305,7 +310,7 @@ def _text_query(node: Text, reader: IndexReader, match_any: bool, relaxed: bool,
     form and the phrase add to the score."""
     fields = node.fields or TEXT_FIELDS
     syllables, accented, terms = _typed_terms(node.text, folded)
-    rule = matching_rule(terms, match_any, relaxed)
+    rule = matching_rule(terms, match_any, relaxed, _question(node))
     required = [_any_field(fields, t, reader) for t in rule.terms]
     bonus = [q for t in rule.optional for q in _each_field(fields, t, reader)]
     words = query_words(node.text) if accented else _folded_ngrams(terms)

@@ -116,3 +116,13 @@ def test_the_output_says_what_matching_was_done(sample_index):
     assert (json.loads(short)["matching"], json.loads(short)["matching_note"]) == ("all", "all words must match")
     any_words = CliRunner().invoke(main, ["search", "rét đậm", "--index", path, "--any"]).output
     assert "matching any words" in any_words
+
+
+def test_a_question_mark_makes_a_question_typed_without_diacritics(sample_index):
+    # "gi" alone is as often a name as "gì", so only the mark shows the question: it
+    # is matched by most of its words at once, not only after all of them found nothing
+    typed = sample_index.search("Ha Noi ret dam vi ly do gi")
+    assert typed.matching_note.startswith("no article has all the words; ")
+    asked = sample_index.search("Ha Noi ret dam vi ly do gi?")
+    assert asked.matching == "most" and asked.matching_note.startswith("long query: at least")
+    assert asked.hits[0].id == "thoi-tiet-01"
