@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from whoosh import query as wq
+from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from searchidx import execute
@@ -37,16 +38,22 @@ from searchidx.article import Article
 from searchidx.errors import QueryError
 from searchidx.fingerprint import DUPLICATE_THRESHOLD, signature, similarity
 from searchidx.query import Text
-from searchidx.querying import FIELD_WEIGHTS, SearchOptions, match_terms, search_filter
+from searchidx.querying import FIELD_WEIGHTS, SearchOptions, match_terms, search_filter, weighting
 from searchidx.results import SimilarHit, SimilarResults, make_hit
 from searchidx.schema import TEXT_FIELDS
 from searchidx.snippets import MatchTerms
 
-KEY_TERMS = 100
-COMMON_DF = 0.15  # a term in more than 15% of the articles says little about any one
+KEY_TERMS = 200
+COMMON_DF = 0.25  # a term in more than 25% of the articles says little about any one
 MIN_COMMON = 10  # ...but in a small index, a term in a handful of articles is no stop word
 SYLLABLE_WEIGHT = 0.5  # a bare syllable counts half a whole word
 K1 = 1.2  # BM25's saturation of a term's frequency
+#: A key term's weight takes its idf to this power: the match's own BM25 score has
+#: the idf once more, and common topic words matter for "like this" too.
+IDF_POWER = 0.5
+#: BM25's B for bodies in the similar query: fully normalised by length, so that a
+#: long article is not found for every term it happens to hold (search uses 0.75).
+BODY_B = 1.0
 MIN_LETTERS = 2  # "d" and "z" (initials, "thế hệ Z") are no key terms
 #: Where key terms are looked for, and their weight there: a lead mostly repeats its
 #: body's words, so it counts half (short articles may have little else).
@@ -95,7 +102,7 @@ def key_terms(counts: TermCounts, article: Article) -> list[KeyTerm]:
         df = max(counts.doc_frequency(f, word) for f in MATCH_FIELDS)
         if df == 0 or df > max(COMMON_DF * total, MIN_COMMON):
             continue
-        scored.append(KeyTerm(word, _saturated(weight) * math.log(1 + total / df)))
+        scored.append(KeyTerm(word, _saturated(weight) * math.log(1 + total / df) ** IDF_POWER))
     return sorted(scored, key=lambda k: -k.weight)[:KEY_TERMS]
 
 
@@ -116,6 +123,11 @@ def similar_query(terms: list[KeyTerm], counts: TermCounts) -> wq.Query | None:
         raise QueryError("nothing to go on: the text has no words specific enough to search for")
     top = terms[0].weight
     return wq.Or([wq.Term(f, k.term, boost=w * k.weight / top) for k in terms for f, w in MATCH_FIELDS.items()])
+
+
+def similar_weighting() -> BM25F:
+    """How the similar query's matches are scored (``BODY_B``)."""
+    return weighting(BODY_B)
 
 
 @dataclass
@@ -212,7 +224,12 @@ def similar(
         return SimilarResults(article.title, 0, 0.0, [])
     exclude = wq.Term("id", exclude_id) if exclude_id else None
     ranked = execute.run(
-        searcher, query, fetched(options, keep_duplicates), filter=search_filter(options), exclude=exclude
+        searcher,
+        query,
+        fetched(options, keep_duplicates),
+        filter=search_filter(options),
+        exclude=exclude,
+        weighting=similar_weighting(),
     )
     fingerprints, ids = reader.column_reader("fingerprint"), reader.column_reader("id")
     candidates = [Candidate(d, s, fingerprints[d], ids[d]) for d, s in zip(ranked.docnums, ranked.scores, strict=True)]
