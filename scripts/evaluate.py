@@ -370,7 +370,7 @@ SIMILAR_BEFORE = {
 }
 #: similar of 2026-12-07 (BM25-weighted key terms: 100 under 15% of the articles,
 #: leads at half weight, full idf, search's length normalisation): what the
-#: 2026-12-08 change is timed and weighed against.
+#: issue #17 change is timed and weighed against.
 SIMILAR_DEC7 = {"KEY_TERMS": 100, "COMMON_DF": 0.15, "IDF_POWER": 1.0, "BODY_B": 0.75}
 SIMILAR_METHODS = {
     "searchidx": {},
