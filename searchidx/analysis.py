@@ -16,11 +16,11 @@ The chain, used identically for documents and queries:
 
 Index layout (see ``index.py``): every text field holds, at each syllable position,
 the exact syllable and its folded form (prefixed with ``FOLDED``), and at the
-position of a word's first syllable the whole word joined with "_" in both forms.
-Syllables keep any word findable even where pyvi segments wrongly; words make a
-whole-word match score above the same syllables scattered; the folded namespace
-serves queries typed without diacritics while exact terms let accented queries
-prefer exact matches.
+position of a word's first syllable the whole word joined with "_" in both forms
+(stored without positions: phrases are matched by syllables). Syllables keep any
+word findable even where pyvi segments wrongly; words make a whole-word match score
+above the same syllables scattered; the folded namespace serves queries typed
+without diacritics while exact terms let accented queries prefer exact matches.
 """
 
 from __future__ import annotations

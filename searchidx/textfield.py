@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from whoosh import fields
 
-from searchidx.analysis import Analysis, VietnameseAnalyzer
+from searchidx.analysis import WORD_JOINER, Analysis, VietnameseAnalyzer
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class Postings:
 
 
 class VietnameseText(fields.TEXT):
-    """A text field analysed by ``VietnameseAnalyzer``, with positions for phrases.
+    """A text field analysed by ``VietnameseAnalyzer``, with positions for phrases
+    (of syllables: see ``postings``).
 
     Accepts ready ``Postings`` as well as plain text."""
 
@@ -40,15 +41,23 @@ class VietnameseText(fields.TEXT):
 
 
 _TEXT_FORMAT = VietnameseText().format
+NO_POSITIONS: bytes = _TEXT_FORMAT.encode([])
 
 
 def postings(analysis: Analysis) -> tuple[Postings, bytes]:
-    """A text's postings, and its multi-syllable word spans packed as uint32 pairs."""
+    """A text's postings, and its multi-syllable word spans packed as uint32 pairs.
+
+    Only syllables keep their positions: phrases are matched syllable by syllable,
+    and a word term ("gia_lai") is only ever scored, never placed, so its positions
+    would be a fifth of the postings' bytes for nothing. A word stores the encoding of
+    no positions, one shared object that pickles to a back-reference: an empty value
+    would be dropped by the codec, and Whoosh's merge asks every posting for one."""
     positions: dict[str, list[int]] = defaultdict(list)
     for term in analysis.terms:
         positions[term.text].append(term.pos)
     items = [
-        (term.encode("utf-8"), len(poses), float(len(poses)), _encoded(poses)) for term, poses in positions.items()
+        (term.encode("utf-8"), len(poses), float(len(poses)), NO_POSITIONS if WORD_JOINER in term else _encoded(poses))
+        for term, poses in positions.items()
     ]
     return Postings(items), array("I", [i for span in analysis.words for i in span]).tobytes()
 
