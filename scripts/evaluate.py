@@ -20,8 +20,8 @@ questions   Questions people type (scripts/data/questions.tsv, written by hand, 
 similar     Each sampled article is cut in two; the second halves are indexed among
             the rest of the corpus and the first half asks for similar articles:
             how often the other half comes first (P@1), MRR@10, and the latency of
-            `similar ID` on that index; for the current key terms and those before
-            (SIMILAR_BEFORE), in turns.
+            `similar ID` on that index; for the current key terms, those of
+            2026-12-07 (SIMILAR_DEC7) and those before (SIMILAR_BEFORE), in turns.
 accents     Diacritics restored from the index's vocabulary (searchidx.restore) on the
             known-item headlines with their marks stripped: the share of syllables
             and of whole headlines restored exactly, beside pyvi's
@@ -36,8 +36,9 @@ accents     Diacritics restored from the index's vocabulary (searchidx.restore) 
             vocabulary from another index for the accuracy figures (read only).
 topics      On VNTC (10 topics): the share of the top 10 similar articles in the
             article's own topic (precision@10) per topic, beside the key terms
-            before (SIMILAR_BEFORE), random articles (the topic prior) and plain
-            Whoosh's more_like_this; and `similar ID` latency, old and new in turns.
+            of 2026-12-07 and before (SIMILAR_DEC7, SIMILAR_BEFORE), random
+            articles (the topic prior) and plain Whoosh's more_like_this; and
+            `similar ID` latency, old and new in turns.
 """
 
 from __future__ import annotations
@@ -364,8 +365,18 @@ SIMILAR_BEFORE = {
     "COMMON_DF": 0.08,
     "MIN_LETTERS": 1,
     "MATCH_FIELDS": {"sapo": 1.0, "body": 1.0},
+    "IDF_POWER": 1.0,
+    "BODY_B": 0.75,
 }
-SIMILAR_METHODS = {"searchidx": {}, "searchidx before (tf-idf, 25 terms)": SIMILAR_BEFORE}
+#: similar of 2026-12-07 (BM25-weighted key terms: 100 under 15% of the articles,
+#: leads at half weight, full idf, search's length normalisation): what the
+#: issue #17 change is timed and weighed against.
+SIMILAR_DEC7 = {"KEY_TERMS": 100, "COMMON_DF": 0.15, "IDF_POWER": 1.0, "BODY_B": 0.75}
+SIMILAR_METHODS = {
+    "searchidx": {},
+    "searchidx 2026-12-07 (100 BM25 key terms)": SIMILAR_DEC7,
+    "searchidx before (tf-idf, 25 terms)": SIMILAR_BEFORE,
+}
 
 
 def similar_ids(

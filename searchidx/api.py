@@ -337,7 +337,7 @@ class Index:
         nothing to go on, InvalidArgument for an argument of the wrong type.
 
         >>> [hit.id for hit in index.similar("xa-hoi-02", limit=3).hits]
-        ['xa-hoi-01', 'baogialai-2024-07-31-khoi-thi-dua', 'giao-duc-02']
+        ['xa-hoi-01', 'giao-duc-02', 'suc-khoe-03']
         """
         options = _search_options(
             "", limit=limit, offset=offset, date_from=date_from, date_to=date_to,

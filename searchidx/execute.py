@@ -32,6 +32,7 @@ from whoosh import query as wq
 from whoosh.codec import whoosh3
 from whoosh.columns import NumericColumn
 from whoosh.reading import SegmentReader
+from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
@@ -88,6 +89,7 @@ class Segment:
     def __init__(self, searcher: Searcher, leaf: Searcher, offset: int) -> None:
         self.top = searcher
         self.stats: Statistics = searcher
+        self.weighting: BM25F = searcher.weighting
         self.leaf = leaf
         self.reader: SegmentReader = leaf.reader()
         self.offset = offset
@@ -96,11 +98,13 @@ class Segment:
         self._cache = _Cache()
         self._mapped = posting_arrays.open_for(self.reader)
 
-    def scored_with(self, stats: Statistics) -> Segment:
-        """This segment scored with other term statistics; its arrays and caches
-        are shared, so one query's statistics never leak into another's."""
+    def scored_with(self, stats: Statistics | None, weighting: BM25F | None = None) -> Segment:
+        """This segment scored with other term statistics or another BM25F (its K1
+        and B; ``similar`` normalises lengths more than search); its arrays and
+        caches are shared, so one query's scoring never leaks into another's."""
         view = copy.copy(self)
-        view.stats = stats
+        view.stats = stats or self.stats
+        view.weighting = weighting or self.weighting
         return view
 
     def live(self) -> Array:
@@ -253,7 +257,7 @@ def _bm25f(segment: Segment, fieldname: str, text: bytes) -> tuple[float, float,
     length over the whole index (or all the indexes searched, ``segment.stats``),
     and the weighting's K1 and B (what Whoosh's scorer computes, without building
     one per term and segment)."""
-    weighting = segment.top.weighting
+    weighting = segment.weighting
     b = weighting._field_B.get(fieldname, weighting.B)
     stats = segment.stats
     return stats.idf(fieldname, text), stats.avg_field_length(fieldname) or 1, weighting.K1, b
@@ -465,14 +469,15 @@ def matches(
     filter: wq.Query | None = None,
     exclude: wq.Query | None = None,
     stats: Statistics | None = None,
+    weighting: BM25F | None = None,
 ) -> Iterator[tuple[Segment, Match]]:
     """Each segment with the live documents that match ``query`` and pass the
     filters (scores zero elsewhere): what ranking, totals and counts per column
     value (``searchidx.trend``) all start from. Scored with the searcher's own
-    term statistics unless ``stats`` gives others."""
+    term statistics and weighting unless ``stats`` or ``weighting`` give others."""
     for segment in segments(searcher):
-        if stats is not None:
-            segment = segment.scored_with(stats)
+        if stats is not None or weighting is not None:
+            segment = segment.scored_with(stats, weighting)
         within = segment.live().copy()
         if filter is not None:
             within &= evaluate(filter, segment, within).mask
@@ -519,13 +524,15 @@ def run(
     reverse: bool = False,
     facets: tuple[str, ...] = (),
     stats: Statistics | None = None,
+    weighting: BM25F | None = None,
 ) -> Ranked:
     """Match, count and rank a query over every segment. Ties in score go to the
     lower document number, as in Whoosh; ``sort`` names a numeric column (dates)
-    to order by instead, documents without a value last. ``stats``: as in ``matches``."""
+    to order by instead, documents without a value last. ``stats`` and
+    ``weighting``: as in ``matches``."""
     found: list[tuple[Array, Array, Array]] = []  # global docnums, scores, sort keys
     counts: dict[str, dict[str, int]] = {name: {} for name in facets}
-    for segment, match in matches(searcher, query, filter=filter, exclude=exclude, stats=stats):
+    for segment, match in matches(searcher, query, filter=filter, exclude=exclude, stats=stats, weighting=weighting):
         local = np.nonzero(match.mask)[0]
         keys = segment.numbers(sort)[local] if sort else np.zeros(len(local), dtype=np.uint64)
         found.append((local + segment.offset, match.scores[local], keys))

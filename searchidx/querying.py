@@ -82,9 +82,10 @@ PHRASE_FIELDS = ("title", "sapo")
 RESTORED_WEIGHT = 2.0
 
 
-def weighting() -> scoring.WeightingModel:
-    """BM25F; titles and leads are short, so their length matters less (lower B)."""
-    return scoring.BM25F(B=0.75, K1=1.2, title_B=0.3, sapo_B=0.5)
+def weighting(body_b: float = 0.75) -> scoring.BM25F:
+    """BM25F; titles and leads are short, so their length matters less (lower B).
+    ``body_b``: how much a body's length counts (``similar`` counts it fully)."""
+    return scoring.BM25F(B=body_b, K1=1.2, title_B=0.3, sapo_B=0.5)
 
 
 @dataclass(frozen=True)

@@ -297,7 +297,7 @@ class ShardedIndex:
             return SimilarResults(article.title, 0, 0.0, [])
         ranking = replace(options, offset=0, limit=_similar.fetched(options, duplicates))
         exclude = wq.Term("id", exclude_id) if exclude_id else None
-        parts = self._each(shards.task_rank, query, ranking, stats, exclude, True)
+        parts = self._each(shards.task_rank, query, ranking, stats, exclude, True, _similar.similar_weighting())
         candidates = [
             _similar.Candidate(shard, score, parts[shard].fingerprints[parts[shard].ids.index(doc)], doc)
             for shard, doc, score in shards.merge_ranked(parts, ranking)

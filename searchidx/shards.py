@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 from whoosh import query as wq
+from whoosh.scoring import BM25F
 from whoosh.searching import Searcher
 
 from searchidx import execute, restore
@@ -214,8 +215,10 @@ def task_rank(
     stats: TermStatistics,
     exclude: wq.Query | None = None,
     fingerprints: bool = False,
+    weighting: BM25F | None = None,
 ) -> ShardRanked:
-    """Match and rank a compiled query on this shard with the collection's statistics."""
+    """Match and rank a compiled query on this shard with the collection's statistics
+    (and another BM25F than search's, ``weighting``)."""
     by_relevance = options.sort == "relevance"
     with _pool(path).acquire() as snapshot:
         searcher = snapshot.searcher
@@ -229,6 +232,7 @@ def task_rank(
             reverse=options.sort == "-date",
             facets=FACETS if options.facets else (),
             stats=stats,
+            weighting=weighting,
         )
         ids = searcher.reader().column_reader("id")
         out = ShardRanked(ranked.total, [ids[d] for d in ranked.docnums], ranked.scores, ranked.keys, ranked.facets)

@@ -181,3 +181,23 @@ def test_injected_statistics_score_as_the_searchers_own_and_leak_into_no_other_s
             bigger = execute.run(searcher, query, 10, stats=doubled)
             assert bigger.total == plain.total and bigger.scores != plain.scores
             assert execute.run(searcher, query, 10) == plain
+
+
+def test_injected_weighting_scores_as_whoosh_with_it_and_leaks_into_no_other_search(sample_index):
+    """``weighting`` (similar's bodies fully normalised by length): Whoosh's own
+    exhaustive scores with that BM25F, and search's unchanged afterwards."""
+    from searchidx.generations import open_generation
+    from searchidx.querying import weighting
+
+    full = weighting(body_b=1.0)
+    _, ix = open_generation(sample_index.path)
+    with ix.searcher(weighting=full) as reference, sample_index._searchers.acquire() as snapshot:
+        searcher = snapshot.searcher
+        for text in ("thi đua", "bão OR lũ", "học sinh"):
+            _, query = compile_query(SearchOptions(text), searcher.reader())
+            plain = execute.run(searcher, query, 10)
+            got = execute.run(searcher, query, 10, weighting=full)
+            total, docnums, scores = execute.whoosh_reference(reference, query, 10)
+            assert (got.total, got.docnums) == (total, docnums)
+            assert got.scores == pytest.approx(scores, abs=1e-6) and got.scores != plain.scores
+            assert execute.run(searcher, query, 10) == plain

@@ -117,6 +117,7 @@ def test_evaluate_runs_on_a_slice():
     assert '"mrr@10"' in result.stdout and '"p@1"' in result.stdout and '"whole_system"' in result.stdout
     assert '"half the syllables marked, restored"' in result.stdout
     assert '"searchidx before (tf-idf, 25 terms)"' in result.stdout
+    assert '"searchidx 2026-12-07 (100 BM25 key terms)"' in result.stdout
 
 
 def test_rebuild_script_swaps_in_a_new_index_and_keeps_the_old_one_on_failure(tmp_path):
