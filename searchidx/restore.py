@@ -10,14 +10,18 @@ words: punctuation breaks it), counted from the index's stored text. A query's f
 syllables take the sequence of accented forms that the model finds likeliest (Viterbi
 over each syllable's commonest forms, bigrams interpolated with unigrams), so "bao lu"
 is "bão lũ" although "báo" alone is commoner. Counting is bounded (``MAX_DOCS``
-articles spread over the index, ``MAX_CHARS`` of each field), so it takes seconds at
-most; it happens on the first query without diacritics, once per generation: the counts
-are kept in memory and, where the index directory is writable, in a file of the
-generation (``VOCABULARY_FILE``), rebuilt when the index has grown by a fifth since.
+articles chosen by a hash of their id, ``MAX_CHARS`` of each field), so it takes
+seconds at most, and two builds of the same articles count the same ones. It happens
+at the end of a build (or on the first query without diacritics), once per
+generation: the counts are kept in memory and, where the index directory is
+writable, in a file of the generation (``VOCABULARY_FILE``), rebuilt when the index
+has grown by a fifth since.
 """
 
 from __future__ import annotations
 
+import hashlib
+import heapq
 import itertools
 import math
 import os
@@ -39,7 +43,7 @@ from searchidx.analysis import STOP_WORDS, WORD_JOINER, canonical_tone, fold, ha
 
 TEXT_FIELDS = ("title", "sapo", "body")
 VOCABULARY_FILE = "searchidx-restore.json"
-#: Articles counted at most, spread evenly over the index, and characters of each field.
+#: Articles counted at most, and characters of each field.
 MAX_DOCS = 5000
 MAX_CHARS = 2000
 #: Accented forms tried for each syllable, the commonest first.
@@ -101,12 +105,10 @@ def count_text(text: str, counts: Counter[str], pairs: Counter[tuple[str, str]])
 
 
 def build_vocabulary(reader: IndexReader) -> Vocabulary:
-    """Count the stored text of up to ``MAX_DOCS`` articles spread over the index."""
+    """Count the stored text of up to ``MAX_DOCS`` articles of the index."""
     counts: Counter[str] = Counter()
     pairs: Counter[tuple[str, str]] = Counter()
-    documents = reader.doc_count()
-    stride = max(1, documents // MAX_DOCS)
-    for docnum in itertools.islice(reader.all_doc_ids(), 0, None, stride):  # reads only the sampled articles
+    for docnum in _sampled(reader):  # reads only the sampled articles
         stored = reader.stored_fields(docnum)
         for field in TEXT_FIELDS:
             count_text(stored.get(field, "")[:MAX_CHARS], counts, pairs)
@@ -124,7 +126,19 @@ def build_vocabulary(reader: IndexReader) -> Vocabulary:
             capitalised[pair] += n if a.istitle() and b.istitle() else 0
     kept = {pair: n for pair, n in merged.items() if n >= MIN_PAIR}
     names = sorted(pair for pair, n in kept.items() if 2 * capitalised[pair] > n)
-    return Vocabulary(syllables, kept, documents, names)
+    return Vocabulary(syllables, kept, reader.doc_count(), names)
+
+
+def _sampled(reader: IndexReader) -> list[int]:
+    """Up to ``MAX_DOCS`` live articles, those whose ids hash lowest: the same
+    articles whichever order a build's workers wrote them in (a sample taken by
+    document number made two builds of one corpus restore some queries apart)."""
+    live = list(reader.all_doc_ids())
+    if len(live) <= MAX_DOCS:
+        return live
+    ids = reader.column_reader("id")
+    chosen = heapq.nsmallest(MAX_DOCS, live, key=lambda d: hashlib.blake2b(ids[d].encode(), digest_size=8).digest())
+    return sorted(chosen)
 
 
 # --- one vocabulary per generation ---------------------------------------------------------

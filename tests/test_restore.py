@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections import Counter
 
 import pytest
 from click.testing import CliRunner
 
-from searchidx import Index, execute, restore
+from searchidx import Article, Index, execute, restore, shipped_corpus
 from searchidx.analysis import normalize
 from searchidx.cli import main
+from searchidx.corpus import read_corpus
 from searchidx.querying import SearchOptions, compile_query
 from searchidx.readers import SearcherPool
 
@@ -200,3 +202,27 @@ def test_the_cli_shows_the_completed_query_and_the_one_typed(sample_index):
     assert out.exit_code == 0, out.output
     assert "Showing results for: hà nội" in out.output
     assert "Search instead for: ha nội" in out.output
+
+
+def test_two_builds_of_the_same_articles_in_another_order_count_the_same(tmp_path, monkeypatch):
+    # the workers of a build write articles in an order that depends on timing: the
+    # counted sample must not, or two builds of one corpus restore queries apart
+    articles = [r for r in read_corpus([shipped_corpus()]) if isinstance(r, Article)]
+    monkeypatch.setattr(restore, "MAX_DOCS", 10)
+    counted = []
+    for name, order in (("forward", articles), ("backward", articles[::-1])):
+        index = Index(tmp_path / name)
+        index.add(order)
+        with index._searchers.acquire() as snapshot:
+            counted.append(restore.build_vocabulary(snapshot.searcher.reader()))
+    forward, backward = counted
+    assert forward.counts == backward.counts and forward.pairs == backward.pairs
+    assert sum(forward.counts.values()) < sum(_all_counts(articles).values())  # a sample, not everything
+
+
+def _all_counts(articles: list[Article]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for article in articles:
+        for text in (article.title, article.sapo, article.body):
+            restore.count_text(text[: restore.MAX_CHARS], counts, Counter())
+    return counts
