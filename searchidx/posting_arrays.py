@@ -14,9 +14,11 @@ from Whoosh, with the same result.
 
 Layout, little-endian: ``MAGIC``, the number of terms ``n`` and the length of the data
 (uint64 each); then ``n`` sorted 64-bit term keys, ``n`` data offsets (uint64), ``n``
-posting counts (uint32) and ``n`` kinds (uint8); then the data. Kind ``COMPACT`` holds
-uint16 id gaps then uint16 weights, kind ``WIDE`` uint32 ids then float64 weights
-(for gaps or weights that do not fit 16 bits).
+posting counts (uint32) and ``n`` kinds (uint8); then the data. Kind ``WIDE`` holds
+uint32 ids then float64 weights; the others (``GAPS``) hold id gaps then whole-number
+weights, each column in the narrowest of uint8 and uint16 it fits: the gaps of a
+common term and most weights fit a byte, which halves the file. Files of the first
+version (``OLD_MAGIC``) hold only kinds 0 and 1, which mean the same.
 """
 
 from __future__ import annotations
@@ -44,11 +46,16 @@ from searchidx.term_pool import TermList
 
 Array = np.ndarray[Any, Any]
 
-MAGIC = b"SIXPOST1"
+MAGIC = b"SIXPOST2"
+#: An older searchidx refuses files of this version in one line instead of misreading them.
+OLD_MAGIC = b"SIXPOST1"
 SUFFIX = ".postings"
 #: Shorter lists take one or two blocks to decode: not worth a table entry.
 MIN_POSTINGS = 128
-COMPACT, WIDE = 0, 1
+WIDE = 1
+#: Gap-encoded kinds: the dtypes of their id gaps and of their weights.
+GAPS = {0: ("<u2", "<u2"), 2: ("u1", "u1"), 3: ("u1", "<u2"), 4: ("<u2", "u1")}
+_GAP_KIND = {dtypes: kind for kind, dtypes in GAPS.items()}
 #: Postings in a full block of Whoosh's codec (its ``blocklimit``).
 BLOCK = 128
 _HEADER = struct.Struct("<8sQQ")
@@ -162,8 +169,13 @@ def path_for(storage: Any, segment_id: str) -> Path | None:
 def _encode(ids: Array, weights: Array) -> tuple[int, bytes]:
     gaps = np.diff(ids, prepend=0)
     if gaps.max() < 2**16 and weights.max() < 2**16 and np.array_equal(weights, np.floor(weights)):
-        return COMPACT, gaps.astype("<u2").tobytes() + weights.astype("<u2").tobytes()
+        gap_type, weight_type = _narrowest(gaps), _narrowest(weights)
+        return _GAP_KIND[gap_type, weight_type], gaps.astype(gap_type).tobytes() + weights.astype(weight_type).tobytes()
     return WIDE, ids.astype("<u4").tobytes() + weights.astype("<f8").tobytes()
+
+
+def _narrowest(values: Array) -> str:
+    return "u1" if values.max() < 2**8 else "<u2"
 
 
 def write(storage: FileStorage, reader: SegmentReader) -> Path | None:
@@ -254,6 +266,7 @@ class PostingFile:
     the keys and two slices of the data."""
 
     def __init__(self, path: Path) -> None:
+        self._name = path.name
         with open(path, "rb") as f:
             self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         try:
@@ -261,7 +274,7 @@ class PostingFile:
         except struct.error:
             magic, n, data_length = b"", 0, 0
         self._data_start = _HEADER.size + n * _ENTRY_BYTES
-        if magic != MAGIC or len(self._map) != self._data_start + data_length:
+        if magic not in (MAGIC, OLD_MAGIC) or len(self._map) != self._data_start + data_length:
             raise CorruptIndex(f"{path.name}: not a complete posting array file")
         offset = _HEADER.size
         self._keys = np.frombuffer(self._map, "<u8", n, offset)
@@ -278,15 +291,17 @@ class PostingFile:
         i = int(np.searchsorted(self._keys, key))
         if i == len(self._keys) or self._keys[i] != key:
             return None
-        start, count = self._data_start + int(self._where[i]), int(self._counts[i])
-        if self._kinds[i] == COMPACT:
-            gaps = np.frombuffer(self._map, "<u2", count, start)
-            ids = np.cumsum(gaps, dtype=np.int64)
-            weights = np.frombuffer(self._map, "<u2", count, start + 2 * count).astype(np.float64)
-        else:
+        start, count, kind = self._data_start + int(self._where[i]), int(self._counts[i]), int(self._kinds[i])
+        if kind == WIDE:
             ids = np.frombuffer(self._map, "<u4", count, start).astype(np.int64)
             weights = np.frombuffer(self._map, "<f8", count, start + 4 * count).copy()
-        return Postings(ids, weights, None)
+            return Postings(ids, weights, None)
+        if kind not in GAPS:
+            raise CorruptIndex(f"{self._name}: a posting list of unknown kind {kind}")
+        gap_type, weight_type = GAPS[kind]
+        gaps = np.frombuffer(self._map, gap_type, count, start)
+        weights = np.frombuffer(self._map, weight_type, count, start + gaps.nbytes)
+        return Postings(np.cumsum(gaps, dtype=np.int64), weights.astype(np.float64), None)
 
 
 def open_for(reader: SegmentReader) -> PostingFile | None:

@@ -10,6 +10,7 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import SegmentReader
@@ -148,3 +149,58 @@ def test_arrays_captured_while_writing_are_the_file_written_from_the_finished_se
         assert posting_arrays.verify(reader) > 0
     assert captured.read_bytes() == kept
     assert sorted(p.name for p in captured.parent.glob(f"*{posting_arrays.SUFFIX}_*")) == []  # no temporary left
+
+
+# the narrowest columns: a common term's gaps and most weights fit a byte each
+LISTS = {
+    ("body", b"dense, small weights"): ([0, 1, 3, 200, 455], [1, 2, 1, 3, 1]),
+    ("body", b"dense, a weight of 300"): ([5, 6, 7], [1, 300, 2]),
+    ("body", b"sparse, small weights"): ([0, 300, 60_000], [1, 1, 2]),
+    ("body", b"sparse, a weight of 300"): ([0, 300, 600], [1, 300, 2]),
+    ("body", b"fractional weights"): ([1, 2, 3], [1.5, 1.0, 2.25]),
+    ("body", b"gaps past 16 bits"): ([0, 2**17], [1, 1]),
+}
+#: What the first version of the file could hold: 16-bit columns, or wide ones.
+FIRST_VERSION = [b"sparse, a weight of 300", b"fractional weights", b"gaps past 16 bits"]
+
+
+Lists = dict[tuple[str, bytes], tuple[list[int], list[float]]]
+
+
+def _written(path: Path, lists: Lists) -> posting_arrays.PostingFile:
+    out = posting_arrays.ArrayFile(path)
+    for (field, text), (ids, weights) in lists.items():
+        out.add(field, text, np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float64))
+    out.finish()
+    return posting_arrays.PostingFile(path)
+
+
+def _read_back(mapped: posting_arrays.PostingFile, lists: Lists) -> None:
+    for (field, text), (ids, weights) in lists.items():
+        stored = mapped.get(field, text)
+        assert stored is not None, text
+        assert stored.ids.tolist() == ids and stored.weights.tolist() == weights, text
+
+
+def test_every_kind_of_list_reads_back_as_written(tmp_path: Path) -> None:
+    mapped = _written(tmp_path / "SEGMENT.postings", LISTS)
+    _read_back(mapped, LISTS)
+    assert sorted(mapped._kinds.tolist()) == [0, posting_arrays.WIDE, posting_arrays.WIDE, 2, 3, 4]
+
+
+def test_a_file_of_the_first_version_is_still_read(tmp_path: Path) -> None:
+    first = {key: lists for key, lists in LISTS.items() if key[1] in FIRST_VERSION}
+    path = tmp_path / "SEGMENT.postings"
+    assert set(_written(path, first)._kinds.tolist()) == {0, posting_arrays.WIDE}
+    path.write_bytes(posting_arrays.OLD_MAGIC + path.read_bytes()[len(posting_arrays.MAGIC) :])
+    _read_back(posting_arrays.PostingFile(path), first)
+
+
+def test_a_list_of_an_unknown_kind_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "SEGMENT.postings"
+    mapped = _written(path, dict(list(LISTS.items())[:1]))
+    data = bytearray(path.read_bytes())
+    data[mapped._data_start - 1] = 9  # the kind of the one list
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptIndex, match="unknown kind 9"):
+        posting_arrays.PostingFile(path).get("body", b"dense, small weights")

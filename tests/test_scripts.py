@@ -44,9 +44,16 @@ def test_bench_runs_on_a_tiny_corpus(tmp_path):
         "--startup-runs",
         "1",
     ]
-    result = script("bench.py", sample, "--sizes", "10,31", *options, "--json", str(out))
+    work = tmp_path / "work"
+    result = script("bench.py", sample, "--sizes", "10,31", *options, "--json", str(out), "--workdir", str(work))
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
+    # built twice (1 worker, then 2), the index keeps two generations: only the live one counts
+    index = work / "searchidx-31"
+    live = index / (index / "CURRENT").read_text().strip()
+    assert len(list(index.glob("gen-*"))) == 2
+    size = report["results"][-1]["index"]["size_mb"]["searchidx"] * 2**20
+    assert size == pytest.approx(sum(f.stat().st_size for f in live.iterdir() if f.is_file()))
     assert [r["articles"] for r in report["results"]] == [10, 31]
     last = report["results"][-1]
     assert last["index"]["searchidx_1_worker"]["articles_per_s"] > 0 and last["index"]["time_ratio_vs_plain"] > 0
