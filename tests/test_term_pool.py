@@ -5,6 +5,7 @@ files, and when a merge adds postings of older segments."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from whoosh.filedb.filestore import FileStorage
@@ -84,19 +85,25 @@ def test_lists_spilled_to_run_files_are_joined_in_document_order(documents, tmp_
     assert not list(folder.glob("*.terms")), "run files are removed"
 
 
+def _two_segments(folder: Path, documents: list[dict[str, object]]) -> Any:
+    """An index of the documents in two segments, written by Whoosh's own writer."""
+    folder.mkdir()
+    ix = FileStorage(str(folder)).create_index(schema())
+    for part in (documents[:12], documents[12:]):
+        writer = SegmentWriter(ix, compound=False)
+        for doc in part:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    return ix
+
+
 def test_a_merge_of_segments_writes_what_whoosh_writes(documents, tmp_path: Path) -> None:
     """Merging adds the older segments' postings to the pool; deleted documents are
     left out, so later documents are renumbered."""
     merged = {}
     for name, writer_class in (("whoosh", SegmentWriter), ("pool", _CapturingWriter)):
         folder = tmp_path / name
-        folder.mkdir()
-        ix = FileStorage(str(folder)).create_index(schema())
-        for part in (documents[:12], documents[12:]):
-            writer = SegmentWriter(ix, compound=False)
-            for doc in part:
-                writer.add_document(**doc)
-            writer.commit(merge=False)
+        ix = _two_segments(folder, documents)
         with ix.writer() as deleting:
             deleting.delete_by_term("stamp", "stamp-3")
         writer_class(ix, compound=False).commit(optimize=True)
@@ -111,13 +118,7 @@ def test_a_merge_spilled_to_run_files_gives_the_same_postings(documents, tmp_pat
     postings = {}
     for name, limit in (("whoosh", None), ("pool", 40_000)):
         folder = tmp_path / name
-        folder.mkdir()
-        ix = FileStorage(str(folder)).create_index(schema())
-        for part in (documents[:12], documents[12:]):
-            writer = SegmentWriter(ix, compound=False)
-            for doc in part:
-                writer.add_document(**doc)
-            writer.commit(merge=False)
+        ix = _two_segments(folder, documents)
         merging = SegmentWriter(ix, compound=False) if limit is None else _CapturingWriter(ix, compound=False)
         if limit is not None:
             merging.pool.limit = limit
